@@ -1,0 +1,1 @@
+"""Task suite: SymBench, BIG-Bench-Hard and Reasoning-Gym behind one `Task` contract."""

@@ -1,0 +1,39 @@
+"""Final-answer extraction for the `<<<answer>>>` protocol (the paper's CodeSteer convention).
+
+The verifier reads the *last* `<<<...>>>` in the model-written text. Interpreter output is never a
+source of answers: callers pass the model's own text (the engine records it per segment).
+"""
+
+from __future__ import annotations
+
+import re
+
+ANSWER_INSTRUCTION = "Output the final answer directly at the end of your response in the format <<<answer>>>."
+
+# Non-greedy, allows newlines; the last match wins. Bounded to keep hostile input linear-time-ish.
+_ANSWER_RE = re.compile(r"<<<(.*?)>>>", re.DOTALL)
+_MAX_ANSWER_CHARS = 20_000
+
+
+def extract_answer(text: str | None) -> str | None:
+    """The content of the last `<<<...>>>` in `text`, stripped; None if there is none."""
+    if not text:
+        return None
+    matches = _ANSWER_RE.findall(text)
+    if not matches:
+        return None
+    answer = matches[-1].strip()
+    if len(answer) > _MAX_ANSWER_CHARS:
+        return None
+    return answer
+
+
+def has_answer(text: str | None) -> bool:
+    return extract_answer(text) is not None
+
+
+def normalize_text(s: str) -> str:
+    """Case/whitespace/quote-insensitive form for exact-match comparisons."""
+    s = s.strip().strip("\"'`").strip()
+    s = re.sub(r"\s+", " ", s)
+    return s.lower()
