@@ -1,0 +1,67 @@
+"""Shared plumbing for SymBench tasks: one call turns a generator + checker into a registered `Task`.
+
+Each task module (one per task family) writes `sample(rng, difficulty) -> Sample` and
+`check(answer, question) -> bool | float`, and optionally a reference-data parser that reads the
+CodeSteer authors' published question set (under `r1ci.data.symbench_dir()`) into `Sample`s.
+The reference sets are the fixed test sets and regression data: the checker must accept their golds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from r1ci.data import symbench_dir
+from r1ci.tasks.base import Checker, Question, Sample, Task, generated_questions, with_instruction
+
+ReferenceParser = Callable[[Path], list[Sample]]
+"""Reads `symbench_dir()` (the dataset_gather folder) and returns the task's reference samples in a stable order."""
+
+DIFFICULTIES = (1, 2, 3, 4, 5)
+
+
+def symbench_task(
+    name: str,
+    sample: Callable[[random.Random, int], Sample],
+    check: Checker,
+    *,
+    description: str,
+    default_difficulty: int = 2,
+    difficulties: tuple[int, ...] = DIFFICULTIES,
+    reference: ReferenceParser | None = None,
+    reference_program: Callable[[Question], str] | None = None,
+) -> Task:
+    return Task(
+        name=name,
+        source="symbench",
+        make_questions=generated_questions(name, sample, default_difficulty),
+        check=check,
+        description=description,
+        difficulties=difficulties,
+        reference_program=reference_program,
+        extra={"reference": reference} if reference else {},
+    )
+
+
+def reference_questions(task: Task, root: Path | None = None) -> list[Question]:
+    """The task's published reference questions (fixed test set), ids `<task>/ref/<i>`."""
+    parser: ReferenceParser | None = task.extra.get("reference")
+    if parser is None:
+        return []
+    base = root if root is not None else symbench_dir()
+    if not base.exists():
+        raise FileNotFoundError(
+            f"SymBench reference data not found at {base}; set R1CI_DATA_DIR to a folder holding "
+            "symbench/dataset_gather (public copy: github.com/yongchao98/CodeSteer-v1.0, folder dataset_gather)"
+        )
+    return [
+        Question(
+            id=f"{task.name}/ref/{i}",
+            task=task.name,
+            prompt=with_instruction(s.problem),
+            answer=s.answer,
+            metadata={**s.metadata, "reference": True, "index": i},
+        )
+        for i, s in enumerate(parser(base))
+    ]
