@@ -31,7 +31,10 @@ def symbench_task(
     difficulties: tuple[int, ...] = DIFFICULTIES,
     reference: ReferenceParser | None = None,
     reference_program: Callable[[Question], str] | None = None,
+    corrupt: Callable[[str, Question], str] | None = None,
 ) -> Task:
+    """`corrupt(gold, q)` returns a near-miss wrong answer (tests assert it scores 0); without it the
+    test suite uses a generic perturbation of the gold string."""
     return Task(
         name=name,
         source="symbench",
@@ -40,7 +43,7 @@ def symbench_task(
         description=description,
         difficulties=difficulties,
         reference_program=reference_program,
-        extra={"reference": reference} if reference else {},
+        extra={k: v for k, v in (("reference", reference), ("corrupt", corrupt)) if v is not None},
     )
 
 
