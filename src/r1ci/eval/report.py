@@ -1,0 +1,439 @@
+"""Markdown and self-contained HTML reports over one or more named runs.
+
+A report is built once as a small document model (sections of tables, notes and plots) and then
+rendered twice, so `report.md` and `report.html` can never disagree. With one run the tables show its
+numbers; with several (`r1ci eval compare`, or the demo's base → SFT → GRPO stages) the runs sit side by
+side with a Δ column (last run minus first).
+
+Numbers always come from `compute_metrics` over the run's `trajectories.jsonl` (see `load_run`), never
+from a cached `metrics.json`, so a report cannot drift from the records it describes. Only run-level
+facts that records do not hold (wall time, planned sample count) are read from `metrics.json`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from r1ci.eval.metrics import compute_metrics
+from r1ci.eval.plots import Plot, make_plots
+
+TRAJECTORIES = "trajectories.jsonl"
+METRICS = "metrics.json"
+CONFIG = "config.json"
+RUN_LEVEL_KEYS = ("wall_time_s", "sessions", "planned_samples", "complete")
+"""metrics.json keys that describe the run rather than its records (not recomputable from the JSONL)."""
+
+
+# ---------------------------------------------------------------- runs
+
+
+@dataclass
+class Run:
+    """A named evaluation run: its metrics and (optionally) the contents of its config.json."""
+
+    name: str
+    metrics: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def setting(self, *path: str) -> Any:
+        node: Any = self.config.get("config", {})
+        for key in path:
+            if not isinstance(node, dict):
+                return None
+            node = node.get(key)
+        return node
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Records of a trajectories.jsonl; a torn last line (crash mid-write) is skipped, not fatal."""
+    records = []
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                break
+            raise ValueError(f"{path}:{i + 1} is not valid JSON; the file is corrupt beyond its last line") from None
+    return records
+
+
+def load_run(path: str | Path, name: str | None = None) -> Run:
+    """Load an eval output folder: metrics recomputed from its trajectories, plus config and timing."""
+    folder = Path(path)
+    traj = folder / TRAJECTORIES
+    if not traj.exists():
+        raise FileNotFoundError(
+            f"{traj} not found; pass a folder written by `r1ci eval --out DIR` (it holds {TRAJECTORIES})"
+        )
+    metrics = compute_metrics(read_records(traj))
+    if (folder / METRICS).exists():
+        saved = json.loads((folder / METRICS).read_text())
+        metrics.update({k: saved[k] for k in RUN_LEVEL_KEYS if k in saved})
+    config = json.loads((folder / CONFIG).read_text()) if (folder / CONFIG).exists() else {}
+    return Run(name=name or folder.name, metrics=metrics, config=config)
+
+
+def unique_names(paths: Sequence[Path]) -> list[str]:
+    """Folder names, made unique by prefixing parents when two runs share a name (a/run vs b/run)."""
+    names = [p.name for p in paths]
+    depth = 1
+    while len(set(names)) < len(names) and depth < 6:
+        depth += 1
+        names = ["/".join(p.resolve().parts[-depth:]) for p in paths]
+    return names
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
+def fmt_float(v: float | None, digits: int = 2) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def fmt_int(v: float | None) -> str:
+    return "–" if v is None else str(int(v))
+
+
+def fmt_seconds(v: float | None) -> str:
+    if v is None:
+        return "–"
+    minutes, seconds = divmod(float(v), 60)
+    return f"{v:.1f} s" if minutes < 1 else f"{int(minutes)} min {seconds:.0f} s"
+
+
+def fmt_delta(kind: str, a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "–"
+    d = b - a
+    if kind == "pct":
+        return f"{100 * d:+.1f} pp"
+    if kind == "int":
+        return f"{int(d):+d}"
+    return f"{d:+.1f}" if kind == "float1" else f"{d:+.2f}"
+
+
+_FORMATS: dict[str, Callable[[Any], str]] = {
+    "pct": fmt_pct,
+    "float2": fmt_float,
+    "float1": lambda v: fmt_float(v, 1),
+    "int": fmt_int,
+    "seconds": fmt_seconds,
+}
+
+# (metrics key, row label, format); rows missing from every run (e.g. pass@k with one sample) are dropped.
+OVERALL_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("accuracy", "accuracy (mean reward over samples)", "pct"),
+    ("macro_accuracy", "macro accuracy (mean over tasks; the paper's average)", "pct"),
+    ("pass_at_1", "pass@1 (mean over questions)", "pct"),
+    ("pass_at_k", "pass@k (k = samples per question)", "pct"),
+    ("code_use_rate", "code-use rate", "pct"),
+    ("mean_code_turns", "mean code turns", "float2"),
+    ("exec_error_rate", "execution-error rate (per code run)", "pct"),
+    ("self_check_rate", "self-check rate", "pct"),
+    ("answer_rate", "answer rate (has <<<…>>>)", "pct"),
+    ("mean_completion_tokens", "mean completion tokens", "float1"),
+    ("samples", "samples", "int"),
+    ("questions", "questions", "int"),
+    ("tasks", "tasks", "int"),
+    ("samples_per_question", "samples per question", "int"),
+    ("wall_time_s", "wall time", "seconds"),
+)
+
+DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("samples", "samples", "int"),
+    ("accuracy", "accuracy", "pct"),
+    ("pass_at_k", "pass@k", "pct"),
+    ("code_use_rate", "code use", "pct"),
+    ("mean_code_turns", "code turns", "float2"),
+    ("exec_error_rate", "exec errors", "pct"),
+    ("self_check_rate", "self-check", "pct"),
+    ("answer_rate", "answered", "pct"),
+    ("mean_completion_tokens", "tokens", "float1"),
+)
+
+GLOSSARY = (
+    "**accuracy**: mean reward over all samples (rewards come from each task's verifier, in [0, 1]). "
+    "**macro accuracy**: mean of per-task accuracies, so every task weighs the same (the paper's number); "
+    "per-source accuracy is the macro accuracy over that source's tasks. "
+    "**code-use rate**: share of samples that executed at least one code block. "
+    "**execution-error rate**: failed executions (error, timeout, memory) over all executions. "
+    "**self-check rate**: share of samples that ran code after an answer candidate `<<<…>>>` already "
+    "stood in the model's text. **tokens**: completion length (model and interpreter tokens). "
+    "**pass@k**: chance that at least one of k samples is fully correct (unbiased estimator)."
+)
+
+
+# ---------------------------------------------------------------- document model
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Section:
+    title: str
+    notes: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    plots: list[Plot] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    sections: list[Section]
+    plots: list[Plot]
+
+    def markdown(self, plot_dir: str | None = "plots") -> str:
+        """Markdown; plots are linked as `plot_dir/<name>.png` (None leaves them out)."""
+        out = [f"# {self.title}", ""]
+        for sec in self.sections:
+            if sec.plots and plot_dir is None:
+                continue
+            out += [f"## {sec.title}", ""]
+            for note in sec.notes:
+                out += [note, ""]
+            for table in sec.tables:
+                out += [_md_row(table.header), _md_row(["---"] * len(table.header))]
+                out += [_md_row(r) for r in table.rows]
+                out.append("")
+            for plot in sec.plots:
+                out += [f"![{plot.caption}]({plot_dir}/{plot.name}.png)", ""]
+        return "\n".join(out)
+
+    def html(self) -> str:
+        """One self-contained HTML file: inline CSS, plots as base64 PNG, no external references."""
+        body = [f"<h1>{html.escape(self.title)}</h1>"]
+        for sec in self.sections:
+            body.append(f"<h2>{html.escape(sec.title)}</h2>")
+            body += [f"<p>{_inline_html(n)}</p>" for n in sec.notes]
+            for table in sec.tables:
+                head = "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
+                rows = "".join(
+                    "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in table.rows
+                )
+                body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            for plot in sec.plots:
+                data = base64.b64encode(plot.png).decode("ascii")
+                body.append(
+                    f'<figure id="{plot.name}"><img alt="{html.escape(plot.caption)}" '
+                    f'src="data:image/png;base64,{data}"><figcaption>{html.escape(plot.caption)}'
+                    "</figcaption></figure>"
+                )
+        return _HTML_PAGE.format(title=html.escape(self.title), css=_CSS, body="\n".join(body))
+
+
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _inline_html(text: str) -> str:
+    """The two Markdown inlines our notes use (`code`, **bold**), rendered after escaping."""
+    out = html.escape(text)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}
+th:first-child,td:first-child{text-align:left}
+thead{background:#f3f3f3}
+code{background:#f3f3f3;padding:0 0.2em}
+figure{margin:1em 0}
+img{max-width:100%}
+figcaption{font-size:0.85em;color:#555}
+"""
+
+_HTML_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{title}</title><style>{css}</style></head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+# ---------------------------------------------------------------- building
+
+
+def _cells(values: Sequence[float | None], kind: str) -> list[str]:
+    """Formatted values of each run, plus the Δ (last − first) when there are several runs."""
+    cells = [_FORMATS[kind](v) for v in values]
+    if len(values) > 1:
+        cells.append(fmt_delta(kind, values[0], values[-1]))
+    return cells
+
+
+def _run_headers(runs: Sequence[Run]) -> list[str]:
+    heads = [r.name for r in runs]
+    if len(runs) > 1:
+        heads.append(f"Δ ({runs[-1].name} − {runs[0].name})")
+    return heads
+
+
+def _runs_section(runs: Sequence[Run]) -> Section:
+    header = ["run", "model", "backend", "mode", "suite", "samples", "wall time"]
+    rows = []
+    notes = []
+    for run in runs:
+        m = run.metrics
+        rows.append([
+            run.name,
+            str(run.setting("model") or "–"),
+            str(run.setting("backend") or "–"),
+            str(run.setting("rollout", "mode") or "–"),
+            str(run.setting("suite") or "–"),
+            fmt_int(m["samples"]),
+            fmt_seconds(m.get("wall_time_s")),
+        ])
+        planned = m.get("planned_samples")
+        if m.get("complete") is False or (planned is not None and planned > m["samples"]):
+            notes.append(
+                f"**Incomplete run `{run.name}`**: {m['samples']} of {planned} planned samples finished; "
+                "finish it with `r1ci eval ... --resume` (same arguments and `--out`)."
+            )
+    return Section("Runs", notes=notes, tables=[Table(header, rows)])
+
+
+def build_report(runs: Sequence[Run], title: str | None = None) -> Report:
+    """The document for one run or several side by side (Δ = last − first)."""
+    if not runs:
+        raise ValueError("build_report needs at least one run")
+    names = [r.name for r in runs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"run names must be unique, got {names}; pass distinct names")
+    title = title or (f"Evaluation report: {runs[0].name}" if len(runs) == 1 else "Evaluation comparison: "
+                      + " vs ".join(names))
+    heads = _run_headers(runs)
+    sections = [_runs_section(runs)]
+
+    rows = [
+        [label, *_cells([r.metrics.get(key) for r in runs], kind)]
+        for key, label, kind in OVERALL_ROWS
+        if any(r.metrics.get(key) is not None for r in runs)
+    ]
+    stopped = [r.name for r in runs if r.setting("rollout", "stop_at_answer")]
+    notes = [] if not stopped else [
+        f"{'This run' if len(runs) == 1 else ', '.join(f'`{n}`' for n in stopped)} stopped each sample at its first answer "
+        "(`rollout.stop_at_answer: true`), so their self-check rate is 0 by construction; evaluate with "
+        "`--set rollout.stop_at_answer=false` to measure it."
+    ]
+    sections.append(Section("Overall", notes=notes, tables=[Table(["metric", *heads], rows)]))
+
+    sources = sorted({s for r in runs for s in r.metrics["per_source"]})
+    src_rows = [
+        [s, _source_tasks(runs, s),
+         *_cells([(r.metrics["per_source"].get(s) or {}).get("macro_accuracy") for r in runs], "pct")]
+        for s in sources
+    ]
+    src_rows.append(["overall", fmt_int(max(r.metrics["tasks"] for r in runs)),
+                     *_cells([r.metrics["macro_accuracy"] for r in runs], "pct")])
+    sections.append(Section(
+        "Accuracy per source", notes=["Macro accuracy over each source's tasks (every task weighs the same)."],
+        tables=[Table(["source", "tasks", *heads], src_rows)],
+    ))
+
+    tasks = sorted({t for r in runs for t in r.metrics["per_task"]}, key=lambda t: (_task_source(runs, t), t))
+    task_rows = [
+        [t, _task_source(runs, t), *_cells([(r.metrics["per_task"].get(t) or {}).get("accuracy") for r in runs], "pct")]
+        for t in tasks
+    ]
+    sections.append(Section("Accuracy per task", tables=[Table(["task", "source", *heads], task_rows)]))
+
+    reasons = sorted({s for r in runs for s in r.metrics["stop_reasons"]})
+    stop_rows = [[reason, *(fmt_int(r.metrics["stop_reasons"].get(reason, 0)) for r in runs)] for reason in reasons]
+    sections.append(Section("Stop reasons", tables=[Table(["stop reason", *names], stop_rows)]))
+
+    for run in runs:
+        cols = [c for c in DETAIL_COLUMNS if any(m.get(c[0]) is not None for m in run.metrics["per_task"].values())]
+        detail = [
+            [t, m["source"], *(_FORMATS[kind](m.get(key)) for key, _, kind in cols)]
+            for t, m in sorted(run.metrics["per_task"].items(), key=lambda kv: (kv[1]["source"], kv[0]))
+        ]
+        sections.append(Section(
+            f"Per-task behaviour: {run.name}",
+            tables=[Table(["task", "source", *(label for _, label, _ in cols)], detail)],
+        ))
+
+    plots = make_plots([(r.name, r.metrics) for r in runs])
+    sections.append(Section("Plots", plots=plots))
+    sections.append(Section("Glossary", notes=[GLOSSARY]))
+    return Report(title=title, sections=sections, plots=plots)
+
+
+def _task_source(runs: Sequence[Run], task: str) -> str:
+    return next(r.metrics["per_task"][task]["source"] for r in runs if task in r.metrics["per_task"])
+
+
+def _source_tasks(runs: Sequence[Run], source: str) -> str:
+    return fmt_int(max((r.metrics["per_source"].get(source) or {}).get("tasks", 0) for r in runs))
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    markdown: Path
+    html: Path
+
+
+def write_report(
+    runs: Sequence[Run], out_dir: str | Path, title: str | None = None, stem: str = "report"
+) -> ReportPaths:
+    """Write `<stem>.md` (+ `plots/*.png` beside it) and a self-contained `<stem>.html` into out_dir."""
+    out = Path(out_dir)
+    report = build_report(runs, title)
+    plot_dir = out / "plots"
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    for plot in report.plots:
+        (plot_dir / f"{plot.name}.png").write_bytes(plot.png)
+    paths = ReportPaths(out / f"{stem}.md", out / f"{stem}.html")
+    paths.markdown.write_text(report.markdown("plots"))
+    paths.html.write_text(report.html())
+    return paths
+
+
+# ---------------------------------------------------------------- comparison
+
+COMPARED_KEYS = tuple(key for key, _, kind in OVERALL_ROWS if kind in ("pct", "float2", "float1"))
+
+
+def _triple(a: float | None, b: float | None) -> dict[str, float | None]:
+    return {"a": a, "b": b, "delta": None if a is None or b is None else b - a}
+
+
+def compare_runs(a: Run, b: Run) -> dict[str, Any]:
+    """Numbers of two runs side by side with deltas (b − a): overall, per source (macro), per task."""
+    ma, mb = a.metrics, b.metrics
+    sources = sorted(set(ma["per_source"]) | set(mb["per_source"]))
+    tasks = sorted(set(ma["per_task"]) | set(mb["per_task"]))
+    return {
+        "runs": {"a": a.name, "b": b.name},
+        "overall": {k: _triple(ma.get(k), mb.get(k)) for k in COMPARED_KEYS if k in ma or k in mb},
+        "per_source": {
+            s: _triple((ma["per_source"].get(s) or {}).get("macro_accuracy"),
+                       (mb["per_source"].get(s) or {}).get("macro_accuracy"))
+            for s in sources
+        },
+        "per_task": {
+            t: _triple((ma["per_task"].get(t) or {}).get("accuracy"), (mb["per_task"].get(t) or {}).get("accuracy"))
+            for t in tasks
+        },
+    }

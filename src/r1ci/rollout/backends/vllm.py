@@ -1,0 +1,104 @@
+"""vLLM backend: `vllm.LLM` with token-id prompts, stop strings and sampled-token logprobs.
+
+vLLM stops on strings, not on our stop rules, so it stops on the closing fence followed by a newline
+(```` ```\\n ````; a bare ```` ``` ```` would also match the opening ```` ```python ````) and on `>>>`; the
+engine re-checks each stop with the protocol's rules and resumes the turn when a string hit was no
+event (e.g. `>>>` inside code). Prompts go in as token ids, so the model is conditioned on exactly
+the engine's ids; the returned text is re-decoded from the returned ids for the same reason.
+
+Install: `pip install 'r1ci[vllm]'` (needs a CUDA GPU).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from r1ci.rollout.backends.base import (
+    FinishReason,
+    GenerationRequest,
+    GenerationResult,
+    OnFinish,
+    SamplingParams,
+    check_params,
+)
+from r1ci.train.tokenize import decode, stop_token_ids
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+INSTALL_HINT = "the vllm backend needs vLLM: pip install 'r1ci[vllm]' (CUDA GPU required), or use --backend hf"
+
+
+def import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+    return vllm
+
+
+class VLLMBackend:
+    name = "vllm"
+    default_batch_size = 256
+
+    def __init__(self, model: str = "default", *, logprobs: bool = True, **llm_kwargs: Any) -> None:
+        vllm = import_vllm()
+        from r1ci.models import resolve_model_path
+
+        self._vllm = vllm
+        self.model_name = model
+        self.llm = vllm.LLM(model=resolve_model_path(model), **llm_kwargs)
+        self.tokenizer: PreTrainedTokenizerBase = self.llm.get_tokenizer()
+        hf_eos = getattr(self.llm.llm_engine.model_config.hf_config, "eos_token_id", None)
+        self.stop_ids = stop_token_ids(self.tokenizer, hf_eos)
+        self.max_context: int | None = self.llm.llm_engine.model_config.max_model_len
+        self.logprobs = logprobs
+
+    def generate(
+        self,
+        requests: list[GenerationRequest],
+        params: SamplingParams,
+        on_finish: OnFinish | None = None,
+    ) -> list[GenerationResult]:
+        check_params(params)
+        if not requests:
+            return []
+        prompts = [{"prompt_token_ids": r.input_ids} for r in requests]
+        sampling = [
+            self._vllm.SamplingParams(
+                n=1,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=r.max_new_tokens,
+                stop=r.rules.stop_strings(),
+                stop_token_ids=self.stop_ids,
+                include_stop_str_in_output=True,
+                logprobs=0 if self.logprobs else None,
+                seed=r.seed if params.temperature > 0 else None,
+                skip_special_tokens=True,
+            )
+            for r in requests
+        ]
+        outputs = self.llm.generate(prompts, sampling_params=sampling, use_tqdm=False)
+        results = []
+        for i, out in enumerate(outputs):
+            comp = out.outputs[0]
+            ids = [int(t) for t in comp.token_ids]
+            lps = None
+            if self.logprobs and comp.logprobs is not None:
+                lps = [float(step[tid].logprob) for tid, step in zip(ids, comp.logprobs, strict=True)]
+            reason: FinishReason
+            if comp.finish_reason == "length":
+                reason = "length"
+            elif isinstance(comp.stop_reason, str):
+                reason = "stop"  # a stop string matched; the engine decides whether it was an event
+            else:
+                reason = "eos"  # EOS or one of stop_token_ids (stop_reason None or the token id)
+            res = GenerationResult(text=decode(self.tokenizer, ids), token_ids=ids, finish_reason=reason, logprobs=lps)
+            if on_finish is not None:
+                on_finish(i, res.text)
+            results.append(res)
+        return results
+
+    def close(self) -> None:
+        return None

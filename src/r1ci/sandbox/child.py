@@ -1,0 +1,257 @@
+"""What runs inside a forked child: lock it down, then run the snippet like `python -c` would.
+
+Order matters: everything that needs root (namespaces, mounts, rlimits above the current ones)
+happens first, then the uid drop (which also clears every capability), then the audit guard, then
+the snippet. The child never returns into the fork server's loop: every path ends in os._exit.
+
+One-shot children get fds [code, stdout, stderr, meta(, stdin)]; session children get [control]
+and then receive [code, stdout, stderr(, stdin)] per turn over the control socket, keeping their
+globals between turns. `meta` carries one JSON line back: did the snippet die of MemoryError.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import fcntl
+import io
+import json
+import linecache
+import math
+import os
+import resource
+import signal
+import socket
+import sys
+import threading
+import traceback
+import types
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from r1ci.sandbox import guard, isolation, linux, wire
+from r1ci.sandbox.limits import apply_rlimits
+
+FILENAME = "<code>"
+SETUP_FAILED = 70  # like EX_SOFTWARE: the sandbox, not the snippet, failed
+_HIGH_FD = 100
+
+
+def main(
+    msg: dict[str, Any],
+    fds: list[int],
+    *,
+    layers: isolation.Layers,
+    uid: int | None,
+    workdir: str | None,
+    release_server: Callable[[], None],
+) -> NoReturn:
+    code = SETUP_FAILED
+    try:
+        code = _main(msg, fds, layers=layers, uid=uid, workdir=workdir, release_server=release_server)
+    except BaseException as exc:  # the sandbox's own failure: say so on the snippet's stderr
+        try:
+            os.write(2, f"r1ci sandbox: child setup failed: {type(exc).__name__}: {exc}\n".encode())
+        except OSError:
+            pass
+    finally:
+        os._exit(code)
+
+
+def _main(
+    msg: dict[str, Any],
+    fds: list[int],
+    *,
+    layers: isolation.Layers,
+    uid: int | None,
+    workdir: str | None,
+    release_server: Callable[[], None],
+) -> int:
+    _reset_signals()
+    release_server()
+    os.setsid()
+    atexit._clear()  # the fork server's exit handlers are not the snippet's
+    session = msg["mode"] == "session"
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, _HIGH_FD) for fd in fds]
+    if session:
+        ctrl_fd = high[0]
+        code_text = ""
+    else:
+        code_text = wire.read_fd(high[0]).decode("utf-8", errors="surrogateescape")
+        _install_stdio(high[1], high[2], high[4] if len(high) > 4 else None)
+        os.dup2(high[3], 3)
+        ctrl_fd = -1
+    if session:
+        os.dup2(ctrl_fd, 3)
+        _install_stdio(None, None, None)
+    linux.close_fds_from(4)
+
+    limits = msg["limits"]
+    if layers.mount_namespace:
+        workdir = isolation.setup_child_mounts(uid or 0, int(limits["disk_mb"]), new_proc=layers.pid_namespace)
+    assert workdir is not None
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(isolation.child_environment(workdir))
+    apply_rlimits(limits, limit_processes=uid is not None)
+    if session:
+        # RLIMIT_CPU is cumulative per process: a session re-arms the soft limit at each turn instead.
+        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    if uid is not None:
+        isolation.drop_privileges(uid)
+    try:
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
+    except OSError:
+        pass
+    sys.dont_write_bytecode = True
+    sys.argv = ["-c"]
+    sys.path.insert(0, "")
+    extra = ("/dev/shm",) if layers.mount_namespace else ()
+    guard.install(workdir, deny_processes=not layers.pid_namespace, extra_writable=extra)
+    namespace = _fresh_main_namespace()
+    if session:
+        return _session_loop(socket.socket(fileno=3), namespace, limits, pid_one=layers.pid_namespace)
+    exit_code, memory_error = run_snippet(code_text, namespace)
+    exit_code = _finish(exit_code)
+    _write_meta(3, {"memory_error": memory_error})
+    return exit_code
+
+
+def _reset_signals() -> None:
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as in any Python process: BrokenPipeError instead
+    # Writes past RLIMIT_FSIZE then fail with EFBIG ("File too large") instead of killing silently.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _install_stdio(out_fd: int | None, err_fd: int | None, in_fd: int | None) -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(in_fd if in_fd is not None else devnull, 0)
+    os.dup2(out_fd if out_fd is not None else devnull, 1)
+    os.dup2(err_fd if err_fd is not None else devnull, 2)
+    os.close(devnull)
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(
+        io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="replace"
+    )
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
+    )
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+    )
+
+
+def _fresh_main_namespace() -> dict[str, Any]:
+    module = types.ModuleType("__main__")
+    module.__dict__["__builtins__"] = builtins
+    sys.modules["__main__"] = module  # so pickling user-defined functions/classes finds them
+    return module.__dict__
+
+
+def run_snippet(code: str, namespace: dict[str, Any]) -> tuple[int, bool]:
+    """exec the snippet in `namespace` -> (exit code as `python -c` would give it, died of MemoryError)."""
+    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    try:
+        exec(compile(code, FILENAME, "exec", dont_inherit=True), namespace)
+    except SystemExit as exc:
+        return _system_exit_code(exc), False
+    except BaseException as exc:
+        _print_exception(exc)
+        return 1, isinstance(exc, MemoryError)
+    return 0, False
+
+
+def _system_exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    try:
+        print(exc.code, file=sys.stderr)
+    except Exception:
+        pass
+    return 1
+
+
+def _print_exception(exc: BaseException) -> None:
+    """The traceback without the sandbox's own frames, so it reads like the snippet ran on its own."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != FILENAME:
+        tb = tb.tb_next
+    try:
+        traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
+    except Exception:
+        pass
+
+
+def _finish(exit_code: int) -> int:
+    """Interpreter shutdown as `python -c` does it: join threads, run atexit, flush the streams."""
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            if exit_code == 0:
+                exit_code = 120  # what CPython returns when flushing stdout fails at exit
+    return exit_code
+
+
+def _write_meta(fd: int, data: dict[str, Any]) -> None:
+    try:
+        os.write(fd, json.dumps(data).encode())
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _session_loop(ctrl: socket.socket, namespace: dict[str, Any], limits: dict[str, Any], *, pid_one: bool) -> int:
+    """Serve turns until the executor closes the control socket; the globals persist between turns."""
+    while True:
+        try:
+            got = wire.recv(ctrl)
+        except OSError:
+            return 0
+        if got is None:
+            return 0
+        msg, fds = got
+        code = wire.read_fd(fds[0]).decode("utf-8", errors="surrogateescape")
+        os.close(fds[0])
+        _install_stdio(fds[1], fds[2], fds[3] if len(fds) > 3 else None)
+        for fd in fds[1:]:
+            os.close(fd)
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_budget = math.ceil(used.ru_utime + used.ru_stime) + int(msg.get("cpu_s", limits["cpu_s"]))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_budget, resource.RLIM_INFINITY))
+        exit_code, memory_error = run_snippet(code, namespace)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        _install_stdio(None, None, None)  # closes this turn's pipes: the executor sees EOF
+        if pid_one:
+            _kill_turn_leftovers()
+        ctrl.send(json.dumps({"exit_code": exit_code, "memory_error": memory_error}).encode())
+
+
+def _kill_turn_leftovers() -> None:
+    """As pid 1 of the namespace, kill(-1) reaches every other process in it: the turn's children."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:  # reap them (and any orphan re-parented to us): they are all dying
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return

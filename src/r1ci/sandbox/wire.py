@@ -1,0 +1,61 @@
+"""Messages between the executor, the fork server and session children.
+
+One message = one SOCK_SEQPACKET datagram holding a JSON object, optionally carrying file descriptors
+(SCM_RIGHTS). Datagram boundaries make framing free; code travels in a memfd, never in the datagram,
+so message size stays small whatever the snippet's length.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+MAX_MESSAGE = 1 << 16
+MAX_FDS = 8
+
+
+def socketpair() -> tuple[socket.socket, socket.socket]:
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+
+def send(sock: socket.socket, msg: dict[str, Any], fds: list[int] | None = None) -> None:
+    data = json.dumps(msg, separators=(",", ":")).encode()
+    if len(data) > MAX_MESSAGE:
+        raise ValueError(f"sandbox control message is {len(data)} bytes (limit {MAX_MESSAGE})")
+    if fds:
+        socket.send_fds(sock, [data], fds)
+    else:
+        sock.send(data)
+
+
+def recv(sock: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
+    """-> (message, fds) or None at EOF. Raises BlockingIOError on a non-blocking socket with nothing queued."""
+    data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, MAX_FDS)
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return json.loads(data), fds
+
+
+def code_memfd(text: str, name: str = "code") -> int:
+    """An anonymous in-memory file holding `text`, positioned at offset 0 for the reader."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    data = text.encode("utf-8", errors="surrogatepass")
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def read_fd(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)

@@ -1,0 +1,83 @@
+"""Colocated vLLM generation for GRPO: build the engine, push the policy's weights into it after updates.
+
+Colocate mode: every training process owns a vLLM engine on its own GPU (sharing memory with
+training through `gpu_memory_utilization`), so weight sync is an in-process tensor copy, no NCCL
+group or server. `VLLM_ENABLE_V1_MULTIPROCESSING=0` keeps vLLM's model in this process, where
+`llm.llm_engine.model_executor.driver_worker.model_runner.model.load_weights(...)` can reach it.
+
+With LoRA the adapter is merged into the base weights for the copy and unmerged right after, so
+vLLM always serves the plain merged policy and needs no LoRA support. Needs a CUDA GPU and
+`pip install 'r1ci[vllm]'`; not exercised by the CPU test suite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from accelerate import Accelerator
+
+    from r1ci.rollout.backends.base import Backend
+
+_MODEL_PATHS = (
+    ("llm_engine", "model_executor", "driver_worker", "model_runner", "model"),  # vLLM V0 / V1 in-process
+    ("llm_engine", "model_executor", "driver_worker", "worker", "model_runner", "model"),  # V1 worker wrapper
+)
+
+
+def make_vllm_backend(path: str, options: dict[str, Any]) -> Backend:
+    """A vLLM backend on the policy's starting weights, in-process so `sync_weights` can reach it."""
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    from r1ci.rollout.backends.vllm import VLLMBackend
+
+    return VLLMBackend(path, **options)
+
+
+def vllm_model(llm: Any) -> Any:
+    """The torch module inside a `vllm.LLM` (its `load_weights` takes (name, tensor) pairs)."""
+    for chain in _MODEL_PATHS:
+        obj = llm
+        try:
+            for attr in chain:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            continue
+        if hasattr(obj, "load_weights"):
+            return obj
+    raise RuntimeError(
+        "cannot reach the model inside this vLLM version for weight sync (looked for "
+        "llm.llm_engine.model_executor.driver_worker[.worker].model_runner.model); run with "
+        "VLLM_ENABLE_V1_MULTIPROCESSING=0 or use generation.backend: hf"
+    )
+
+
+def _clean(name: str) -> str:
+    # peft names: base_model.model.<hf name> with `.base_layer` inside wrapped linears
+    return name.removeprefix("base_model.model.").replace(".base_layer", "")
+
+
+def policy_weights(model: torch.nn.Module, accelerator: Accelerator) -> Iterator[tuple[str, torch.Tensor]]:
+    """(HF name, tensor) pairs of the current policy, LoRA merged in."""
+    inner = accelerator.unwrap_model(model)
+    if hasattr(inner, "merge_adapter"):
+        inner.merge_adapter()
+        try:
+            for name, tensor in inner.state_dict().items():
+                if "lora_" not in name and "modules_to_save" not in name:
+                    yield _clean(name), tensor.detach()
+        finally:
+            inner.unmerge_adapter()
+        return
+    yield from accelerator.get_state_dict(model).items()
+
+
+def sync_weights(llm: Any, model: torch.nn.Module, accelerator: Accelerator) -> None:
+    """Load the policy's weights into the colocated engine and drop its now-stale prefix cache."""
+    target = vllm_model(llm)
+    target.load_weights(list(policy_weights(model, accelerator)))
+    reset = getattr(llm, "reset_prefix_cache", None)
+    if reset is not None:
+        reset()

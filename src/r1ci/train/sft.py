@@ -1,0 +1,537 @@
+"""Stage 1: masked multi-turn SFT on synthesised code-interpreter trajectories.
+
+Read top to bottom: config -> data -> model -> loop -> save. Departures from a textbook SFT loop,
+and why:
+- The loss covers model-written tokens only. The mask comes from `trajectory_features` (the one
+  tokenisation path shared with the rollout engine and GRPO): prompt and interpreter output are
+  context, not targets — training on interpreter output would teach the model to hallucinate results.
+- The loss is normalised by the number of model tokens in the whole optimizer step (all micro-
+  batches, all processes), so every model token weighs the same whatever the micro-batch split.
+- The batch order is a pure function of the seed (`r1ci.train.data.plan_steps`), so `--resume`
+  continues with the same data order and a resumed run matches an uninterrupted one.
+- The same script runs on one CPU and on 8 GPUs: `accelerate.Accelerator` handles devices, DDP/FSDP
+  and bf16 autocast; nothing here branches on the launcher.
+
+    accelerate launch --config_file configs/accelerate/ddp_8gpu.yaml -m r1ci.cli sft train --config configs/sft/qwen2.5-7b.yaml
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator
+from rich.console import Console
+
+from r1ci.config import StrictModel, dump_config
+from r1ci.train.checkpoint import CHECKPOINTS, latest_checkpoint, load_checkpoint, save_checkpoint, versions
+from r1ci.train.data import (
+    Example,
+    Step,
+    collate,
+    data_fingerprint,
+    encode_examples,
+    eval_batches,
+    load_trajectories,
+    plan_fingerprint,
+    plan_steps,
+    sft_data_files,
+    split_eval,
+    step_loss_tokens,
+)
+from r1ci.train.logging import LoggingConfig, MetricsLogger, training_progress
+
+if TYPE_CHECKING:
+    import torch
+    from accelerate import Accelerator
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+FINAL_DIR = "final"
+ADAPTER_DIR = "adapter"
+
+
+class LoraSettings(StrictModel):
+    enabled: bool = False
+    """False = full fine-tuning (the paper's setting)."""
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    keep_adapter: bool = False
+    """The final model is always saved merged (loads anywhere as a plain HF model); with this set the
+    unmerged adapter is also saved under `OUT/adapter/`."""
+
+
+class TrainSettings(StrictModel):
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_ratio: float = 0.03
+    """Linear warmup over this fraction of the steps, then cosine decay."""
+    min_lr_ratio: float = 0.0
+    """Cosine decays to lr * min_lr_ratio."""
+    epochs: float = 3.0
+    max_steps: int | None = None
+    """If set, overrides epochs (data cycles as needed)."""
+    micro_batch_size: int = 1
+    """Rows per forward pass per process (a row holds several trajectories when packing)."""
+    grad_accum: int = 1
+    """Micro-batches per optimizer step per process; global batch = micro_batch_size * grad_accum * processes."""
+    max_length: int = 4096
+    """Token cap per trajectory (prompt + completion); also the packed row width."""
+    overflow: Literal["drop", "truncate"] = "drop"
+    packing: bool = False
+    group_by_length: bool = True
+    gradient_checkpointing: bool = False
+    precision: Literal["auto", "fp32", "bf16", "bf16-pure"] = "auto"
+    """auto: bf16 on GPU, fp32 on CPU. bf16 = fp32 weights + bf16 autocast (mixed precision);
+    bf16-pure = weights in bf16 too (half the memory, less exact updates)."""
+    attn_implementation: str | None = None
+    """e.g. "flash_attention_2" or "sdpa"; None = transformers' default."""
+    max_grad_norm: float | None = 1.0
+    eval_fraction: float = 0.05
+    """Share of questions held out for eval loss (whole questions, never split across train/eval)."""
+    eval_max_examples: int | None = 256
+    eval_every: int | None = None
+    """Eval every N optimizer steps (None = at the end only)."""
+    eval_micro_batch_size: int = 4
+    save_every: int | None = 200
+    """Checkpoint every N optimizer steps (None = no intermediate checkpoints, so no --resume)."""
+    keep_checkpoints: int | None = 2
+    """Keep only the newest N checkpoints (None = keep all)."""
+    save_dtype: Literal["auto", "fp32", "bf16"] = "auto"
+    """dtype of the final model: auto = bf16 when trained in bf16, else fp32."""
+
+    @field_validator("lr")
+    @classmethod
+    def _lr_positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("train.lr must be > 0")
+        return v
+
+
+class SFTConfig(StrictModel):
+    model: str = "default"
+    """Base model: hub id, local HF folder, .gguf, or `default` (embedded SmolLM2-135M-Instruct)."""
+    data: list[str] = Field(default_factory=list)
+    """sft.jsonl files or `r1ci sft synth` output folders."""
+    out: str = "runs/sft"
+    seed: int = 0
+    resume: bool = False
+    """Continue from the newest checkpoint in `out` (same data, same settings)."""
+    train: TrainSettings = Field(default_factory=TrainSettings)
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, (str, Path)) else v
+
+
+# ----------------------------------------------------------------------------------------------
+# loss
+
+
+def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor, normalizer: float) -> torch.Tensor:
+    """Summed next-token cross-entropy over positions whose label is not -100, divided by `normalizer`.
+
+    logits[:, t] predicts labels[:, t + 1]; positions predicting prompt or interpreter tokens
+    contribute nothing and get exactly zero gradient.
+    """
+    import torch.nn.functional as F
+
+    shift_logits = logits[:, :-1, :].float()
+    shift_labels = labels[:, 1:].to(shift_logits.device)
+    total = F.cross_entropy(
+        shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1), ignore_index=-100, reduction="sum"
+    )
+    return total / normalizer
+
+
+# ----------------------------------------------------------------------------------------------
+# setup helpers
+
+
+def resolve_precision(precision: str, device_type: str) -> str:
+    if precision == "auto":
+        return "bf16" if device_type == "cuda" else "fp32"
+    if precision.startswith("bf16") and device_type == "cpu":
+        # CPU bf16 matmuls are slow on most CPUs and the demo must be exact; fail loudly rather than crawl
+        raise ValueError("train.precision bf16 needs a GPU; use precision: auto or fp32 on CPU")
+    return precision
+
+
+def _launch_device_type() -> str:
+    """The device accelerate will pick, known before the Accelerator exists (it needs the precision)."""
+    import os
+
+    import torch
+
+    forced_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    return "cuda" if torch.cuda.is_available() and not forced_cpu else "cpu"
+
+
+def make_accelerator(precision: str) -> Accelerator:
+    from accelerate import Accelerator
+
+    mixed = "bf16" if precision == "bf16" else "no"
+    return Accelerator(mixed_precision=mixed)
+
+
+def load_base_model(cfg: SFTConfig, precision: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from r1ci.models import load_tokenizer, resolve_model_path
+
+    path = resolve_model_path(cfg.model)
+    kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if precision == "bf16-pure" else torch.float32}
+    if cfg.train.attn_implementation:
+        kwargs["attn_implementation"] = cfg.train.attn_implementation
+    model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    model.config.use_cache = False  # the KV cache is for generation; in training it only costs memory
+    if cfg.train.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if cfg.lora.enabled:
+        from peft import LoraConfig, get_peft_model
+
+        lcfg = LoraConfig(
+            r=cfg.lora.r,
+            lora_alpha=cfg.lora.alpha,
+            lora_dropout=cfg.lora.dropout,
+            target_modules=cfg.lora.target_modules,
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, lcfg)
+    return model, load_tokenizer(path)
+
+
+def make_optimizer(model: torch.nn.Module, t: TrainSettings) -> torch.optim.Optimizer:
+    import torch
+
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        # biases and norm gains are not decayed (standard practice; decaying them hurts stability)
+        (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
+    groups = [{"params": decay, "weight_decay": t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=t.lr, betas=t.betas)
+
+
+def cosine_with_warmup(warmup: int, total: int, min_ratio: float) -> Any:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+# ----------------------------------------------------------------------------------------------
+# the loop
+
+
+def batch_loss(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor], device: torch.device, normalizer: float
+) -> torch.Tensor:
+    """Masked loss of one collated micro-batch. `use_cache=False` is not an optimisation: with a KV
+    cache transformers skips packed-row detection and packed trajectories would attend to each other."""
+    inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
+    logits = model(**inputs, use_cache=False).logits
+    return masked_lm_loss(logits, batch["labels"], normalizer)
+
+
+def _train_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    accelerator: Accelerator,
+    plan: Step,
+    examples: Sequence[Example],
+    t: TrainSettings,
+    pad_id: int,
+) -> dict[str, Any]:
+    """One optimizer step over this process's share of `plan`; returns its metrics."""
+    import torch
+
+    tick = time.perf_counter()
+    world = accelerator.num_processes
+    normalizer = step_loss_tokens(plan, examples)  # model tokens in the whole step, all processes
+    mine = plan[accelerator.process_index * t.grad_accum : (accelerator.process_index + 1) * t.grad_accum]
+    loss_sum = torch.zeros((), device=accelerator.device, dtype=torch.float64)
+    n_tokens = 0
+    for j, mb in enumerate(mine):
+        batch = collate(mb, examples, pad_id=pad_id, packing=t.packing)
+        n_tokens += int(batch["input_ids"].numel())
+        # DDP averages gradients over processes; dividing by normalizer/world turns that average back
+        # into (sum of token losses over the step) / (model tokens in the step)
+        sync = contextlib.nullcontext() if j == len(mine) - 1 else accelerator.no_sync(model)
+        with sync:
+            loss = batch_loss(model, batch, accelerator.device, normalizer / world)
+            accelerator.backward(loss)
+        loss_sum += loss.detach().double() / world
+    grad_norm = None
+    if t.max_grad_norm is not None:
+        grad_norm = accelerator.clip_grad_norm_(model.parameters(), t.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    metrics: dict[str, Any] = {
+        "loss": float(accelerator.reduce(loss_sum, reduction="sum")),
+        "lr": scheduler.get_last_lr()[0],
+        "loss_tokens": normalizer,
+        "tokens_per_s": n_tokens * world / (time.perf_counter() - tick),
+    }
+    if grad_norm is not None:
+        metrics["grad_norm"] = float(grad_norm)
+    return metrics
+
+
+def evaluate_loss(
+    model: torch.nn.Module,
+    examples: Sequence[Example],
+    accelerator: Accelerator,
+    *,
+    pad_id: int,
+    micro_batch_size: int,
+) -> float | None:
+    """Mean per-token loss on the held-out slice (batches split across processes, sums reduced)."""
+    import torch
+
+    if not examples:
+        return None
+    batches = eval_batches(examples, micro_batch_size)
+    # every process must run the same number of forward passes (DDP/FSDP forwards are collective):
+    # pad with repeats of the first batch that are run but not counted
+    world = accelerator.num_processes
+    padded = batches + [batches[0]] * (-len(batches) % world)
+    total = torch.zeros(2, device=accelerator.device, dtype=torch.float64)
+    model.eval()
+    with torch.no_grad():
+        for i in range(accelerator.process_index, len(padded), world):
+            batch = collate(padded[i], examples, pad_id=pad_id, packing=False)
+            loss = batch_loss(model, batch, accelerator.device, 1.0).double()
+            if i < len(batches):
+                total[0] += loss
+                total[1] += int((batch["labels"][:, 1:] != -100).sum())
+    model.train()
+    total = accelerator.reduce(total, reduction="sum")
+    return float(total[0] / total[1]) if total[1] > 0 else None
+
+
+def _cast_state(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Cast to the save dtype keeping tied tensors tied (one cast per storage), so save_pretrained
+    still recognises e.g. lm_head == embed_tokens and writes the shared weight once."""
+    cast: dict[tuple[int, torch.dtype], torch.Tensor] = {}
+    out = {}
+    for key, value in state.items():
+        ident = (value.data_ptr(), value.dtype)
+        if ident not in cast:
+            cast[ident] = value.detach().to("cpu", dtype)
+        out[key] = cast[ident]
+    return out
+
+
+def _set_config_dtype(folder: Path, dtype: torch.dtype) -> None:
+    """Record the saved weights' dtype in config.json (loaders use it as the default load dtype)."""
+    path = folder / "config.json"
+    data = json.loads(path.read_text())
+    name = str(dtype).removeprefix("torch.")
+    for key in ("dtype", "torch_dtype"):
+        if key in data:
+            data[key] = name
+    path.write_text(json.dumps(data, indent=2))
+
+
+def _save_final(
+    cfg: SFTConfig,
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    accelerator: Accelerator,
+    precision: str,
+    summary: dict[str, Any],
+) -> Path:
+    """HF folder `OUT/final` loadable by `r1ci.models.load_model`; LoRA is merged (adapter kept on request)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from r1ci.models import resolve_model_path
+
+    out = Path(cfg.out)
+    final = out / FINAL_DIR
+    save_dtype = cfg.train.save_dtype
+    dtype = torch.bfloat16 if save_dtype == "bf16" or (save_dtype == "auto" and precision.startswith("bf16")) \
+        else torch.float32
+    state = accelerator.get_state_dict(model)  # gathers shards under FSDP; every process must call it
+    inner = accelerator.unwrap_model(model)
+    if accelerator.is_main_process:
+        tmp = final.with_name(final.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        if cfg.lora.enabled:
+            # merge on a fresh copy of the base: works the same under DDP/FSDP and leaves the trained
+            # adapter untouched (merging in place would change the weights a caller still holds)
+            from peft import PeftModel
+
+            adapter_dir = out / ADAPTER_DIR
+            inner.save_pretrained(adapter_dir, state_dict=state)
+            base = AutoModelForCausalLM.from_pretrained(resolve_model_path(cfg.model), dtype=dtype)
+            merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
+            merged.config.use_cache = True
+            merged.save_pretrained(tmp, safe_serialization=True)
+            _set_config_dtype(tmp, dtype)
+            if cfg.lora.keep_adapter:
+                tokenizer.save_pretrained(adapter_dir)
+            else:
+                shutil.rmtree(adapter_dir)
+        else:
+            inner.config.use_cache = True  # the saved model is for generation
+            inner.save_pretrained(tmp, state_dict=_cast_state(state, dtype), safe_serialization=True)
+            _set_config_dtype(tmp, dtype)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "r1ci_sft.json").write_text(json.dumps({**summary, "versions": versions()}, indent=2))
+        dump_config(cfg, tmp / "sft_config.yaml")
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    accelerator.wait_for_everyone()
+    return final
+
+
+def train_sft(cfg: SFTConfig) -> Path:
+    """Train, checkpoint, evaluate and save; returns the final HF model folder (`OUT/final`)."""
+    import torch
+    from accelerate.utils import set_seed
+
+    t = cfg.train
+    out = Path(cfg.out)
+    files = sft_data_files(cfg.data)
+    precision = resolve_precision(t.precision, _launch_device_type())
+    accelerator = make_accelerator(precision)
+    main = accelerator.is_main_process
+    console = Console(quiet=not main)
+    set_seed(cfg.seed)
+
+    # --- data -------------------------------------------------------------------------------
+    model, tokenizer = load_base_model(cfg, precision)
+    trajs = load_trajectories(files)
+    examples, enc = encode_examples(trajs, tokenizer, max_length=t.max_length, overflow=t.overflow)
+    train_ex, eval_ex = split_eval(examples, fraction=t.eval_fraction, max_examples=t.eval_max_examples,
+                                   seed=cfg.seed)
+    steps: list[Step] = plan_steps(
+        [len(e) for e in train_ex], seed=cfg.seed, micro_batch_size=t.micro_batch_size, grad_accum=t.grad_accum,
+        world_size=accelerator.num_processes, epochs=t.epochs, max_steps=t.max_steps, packing=t.packing,
+        group_by_length=t.group_by_length, max_length=t.max_length,
+    )
+    fingerprint = {"data": data_fingerprint(files), "plan": plan_fingerprint(steps),
+                   "num_processes": accelerator.num_processes}
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    # --- model, optimizer, schedule -------------------------------------------------------------
+    optimizer = make_optimizer(model, t)
+    total = len(steps)
+    warmup = round(t.warmup_ratio * total)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    # the scheduler is stepped by hand once per optimizer step (accelerate's wrapper would step it
+    # once per process, which silently shortens the schedule under DDP)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
+        cosine_with_warmup(warmup, total, t.min_lr_ratio),
+    )
+
+    start = 0
+    ckpt = latest_checkpoint(out) if cfg.resume else None
+    if cfg.resume and ckpt is None and main:
+        console.print(f"[yellow]--resume: no checkpoint under {out}/checkpoints; starting from step 0[/]")
+    if ckpt is not None:
+        state = load_checkpoint(ckpt, model=model, optimizer=optimizer, scheduler=scheduler, accelerator=accelerator)
+        saved = state.get("fingerprint", {})
+        if saved.get("data") != fingerprint["data"]:
+            raise RuntimeError(
+                f"{ckpt} was trained on different data (fingerprint {saved.get('data')} vs {fingerprint['data']}); "
+                "resume with the same --data, or start a fresh run in another --out"
+            )
+        if saved.get("plan") != fingerprint["plan"] and main:
+            console.print("[yellow]batch plan differs from the checkpoint's (settings or process count "
+                              "changed); continuing from its step with the new order[/]")
+        start = int(state["step"])
+    elif main:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / FINAL_DIR).exists() or (out / CHECKPOINTS).exists():
+            # stale checkpoints of an earlier run would be picked up by a later --resume
+            console.print(f"[yellow]{out} holds an earlier run; replacing it (pass --resume to continue it instead)[/]")
+            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        dump_config(cfg, out / "sft_config.yaml")
+
+    logger = MetricsLogger(out, cfg.logging, config=cfg.model_dump(mode="json"), enabled=main,
+                           resume_step=start if ckpt is not None else None, console=console)
+    if main:
+        n_tokens = sum(len(e) for e in train_ex)
+        console.print(
+            f"[bold]SFT[/] {cfg.model} -> {out}  |  {len(train_ex)} train / {len(eval_ex)} eval trajectories "
+            f"({n_tokens} tokens; dropped {enc.dropped_too_long} over {t.max_length} tokens)  |  {total} steps, "
+            f"{accelerator.num_processes} process(es), {precision}, {'LoRA' if cfg.lora.enabled else 'full'}"
+        )
+
+    # --- loop ---------------------------------------------------------------------------------
+    model.train()
+    last_eval: float | None = None
+    completed = last_saved = start
+
+    def checkpoint(at: int) -> None:
+        save_checkpoint(out, step=at, model=model, optimizer=optimizer, scheduler=scheduler,
+                        extra_state={"fingerprint": fingerprint, "total_steps": total},
+                        accelerator=accelerator, keep_last=t.keep_checkpoints)
+
+    progress = training_progress(console, disable=not main)
+    try:
+        with progress:
+            bar = progress.add_task("sft", total=total, completed=start, status="")
+            for index in range(start, total):
+                metrics = _train_step(model, optimizer, scheduler, accelerator, steps[index], train_ex, t, pad_id)
+                completed = index + 1
+                if completed % cfg.logging.log_every == 0 or completed == total:
+                    logger.log(metrics, completed)
+                if t.eval_every and completed % t.eval_every == 0 and completed != total:
+                    last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id,
+                                              micro_batch_size=t.eval_micro_batch_size)
+                    if last_eval is not None:
+                        logger.log({"loss": last_eval}, completed, prefix="eval/")
+                if t.save_every and completed % t.save_every == 0 and completed != total:
+                    checkpoint(completed)
+                    last_saved = completed
+                progress.update(bar, completed=completed, status=f"loss {metrics['loss']:.4f}")
+    except KeyboardInterrupt:
+        # one process (CPU / one GPU): keep the work done so far; under DDP every rank is being torn
+        # down at a different point, and a collective save would hang. An interrupt inside a step
+        # leaves only unapplied gradients, which the checkpoint does not hold: it is a clean state.
+        if accelerator.num_processes == 1 and completed > last_saved:
+            checkpoint(completed)
+            console.print(f"[yellow]interrupted after step {completed}; checkpoint saved — continue with --resume[/]")
+        logger.close()
+        raise
+
+    last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id, micro_batch_size=t.eval_micro_batch_size)
+    if last_eval is not None:
+        logger.log({"loss": last_eval}, total, prefix="eval/")
+    summary = {
+        "base_model": cfg.model, "steps": total, "train_trajectories": len(train_ex),
+        "eval_trajectories": len(eval_ex), "eval_loss": last_eval, "fingerprint": fingerprint,
+        "precision": precision, "lora": cfg.lora.enabled, "encode": enc.__dict__,
+    }
+    final = _save_final(cfg, model, tokenizer, accelerator, precision, summary)
+    logger.close()
+    if main:
+        console.print(f"[green]saved[/] {final}")
+    return final
