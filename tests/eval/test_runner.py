@@ -232,3 +232,37 @@ def test_cli_with_tiny_model(tmp_path: Path, tiny_model_dir: Path) -> None:
     mismatch = CliRunner().invoke(app, [*args[:-2], "--mode", "ci", "--out", str(out), "--resume"],
                                   terminal_width=200)
     assert mismatch.exit_code == 2 and "rollout.mode" in mismatch.output
+
+
+def test_resume_after_a_torn_write(tmp_path: Path, script: CountingScript) -> None:
+    cfg = _cfg(tmp_path / "run", samples_per_task=2)
+    evaluate(cfg, backend=ScriptedBackend(script, tokenizer=None), executor=ArithmeticExecutor())
+    path = tmp_path / "run" / "trajectories.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])  # crash while writing record 3 of 4
+    lost = [json.loads(line)["task"] for line in lines[2:]]
+    script.calls.clear()
+    evaluate(cfg.model_copy(update={"resume": True}), backend=ScriptedBackend(script, tokenizer=None),
+             executor=ArithmeticExecutor())
+    recs = _lines(path)  # every line parses again: the torn tail was cut before appending
+    assert len(recs) == 4 and recs[:2] == [json.loads(line) for line in lines[:2]]
+    assert sum(script.calls.values()) == sum(2 if t == "sum_code" else 1 for t in lost)  # only the lost redone
+
+
+def test_reference_questions_for_symbench_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from r1ci.eval.runner import select_questions
+    from r1ci.tasks.symbench.common import symbench_task
+
+    (tmp_path / "symbench" / "dataset_gather").mkdir(parents=True)
+    monkeypatch.setenv("R1CI_DATA_DIR", str(tmp_path))
+
+    def parse(root: Path) -> list[Sample]:
+        return [Sample(f"What is {i} + 1?", str(i + 1)) for i in range(5)]
+
+    task = symbench_task("sum_ref", _sum_sampler("sum_ref"), _check, description="ref", reference=parse)
+    monkeypatch.setitem(FAKE_TASKS, "sum_ref", task)
+    qs = select_questions(EvalConfig(tasks=["sum_ref", "sum_text"], reference=True, samples_per_task=3))
+    assert [q.id for q in qs] == ["sum_ref/ref/0", "sum_ref/ref/1", "sum_ref/ref/2",  # published set
+                                  "sum_text/0/0", "sum_text/0/1", "sum_text/0/2"]  # bbh: no reference flag effect
+    generated = select_questions(EvalConfig(tasks=["sum_ref"], samples_per_task=2))
+    assert [q.id for q in generated] == ["sum_ref/0/0", "sum_ref/0/1"]

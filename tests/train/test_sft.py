@@ -20,7 +20,7 @@ from r1ci.train.data import (
     step_loss_tokens,
 )
 from r1ci.train.logging import read_metrics
-from r1ci.train.sft import SFTConfig, batch_loss, masked_lm_loss, train_sft
+from r1ci.train.sft import SFTConfig, batch_loss, masked_lm_loss, supports_logits_to_keep, train_sft
 from r1ci.train.tokenize import trajectory_features
 
 
@@ -75,6 +75,9 @@ def test_packed_rows_give_the_same_loss_as_padded_rows(tiny_model_dir: Path, tok
         packed = collate([[0, 1], [2]], examples, pad_id=tok.pad_token_id, packing=True)
         assert "attention_mask" not in packed and packed["input_ids"].shape[0] == 2
         loss_packed = batch_loss(model, packed, cpu, 1.0)
+        # the training path computes logits only where a row has a target: same value
+        assert supports_logits_to_keep(model)
+        sparse = batch_loss(model, packed, cpu, 1.0, only_loss_positions=True)
         # without position ids the second trajectory would attend to the first: the loss would differ
         leaky = masked_lm_loss(model(input_ids=packed["input_ids"], use_cache=False).logits, packed["labels"], 1.0)
         # per position: the second packed trajectory's logits equal its logits alone
@@ -87,6 +90,7 @@ def test_packed_rows_give_the_same_loss_as_padded_rows(tiny_model_dir: Path, tok
     n_tokens = sum(ex.n_loss_tokens for ex in examples)
     assert int((packed["labels"][:, 1:] != IGNORE_INDEX).sum()) == n_tokens
     torch.testing.assert_close(loss_packed, loss_padded, rtol=0, atol=1e-3)
+    torch.testing.assert_close(sparse, loss_packed, rtol=1e-6, atol=0)
 
 
 def test_batch_plan_is_deterministic_shardable_and_pads_by_wrapping() -> None:
@@ -142,9 +146,10 @@ def _config(tmp_path: Path, data: Path, model: Path, **train: object) -> SFTConf
 def test_overfit_tiny_model_reproduces_a_trajectory_greedily(tmp_path: Path, tiny_model_dir: Path, tok) -> None:  # type: ignore[no-untyped-def]
     trajs = toy_dataset(3)
     data = write_dataset(tmp_path / "sft.jsonl", trajs)
-    final = train_sft(_config(tmp_path / "run", data, tiny_model_dir, max_steps=40, micro_batch_size=3, lr=1e-2))
+    final = train_sft(_config(tmp_path / "run", data, tiny_model_dir, max_steps=60, micro_batch_size=3, lr=1e-2,
+                              min_lr_ratio=1.0))
     losses = [r["loss"] for r in read_metrics(tmp_path / "run") if "loss" in r]
-    assert len(losses) == 40
+    assert len(losses) == 60
     assert losses[0] / losses[-1] > 5, f"loss fell only from {losses[0]:.3f} to {losses[-1]:.3f}"
     assert (final / "r1ci_sft.json").exists() and (final / "sft_config.yaml").exists()
 

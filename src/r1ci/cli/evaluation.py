@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -111,7 +110,9 @@ def run(
         from r1ci.eval.runner import evaluate
 
         folder = evaluate(cfg)
-    except (ConfigError, ValidationError, FileNotFoundError, KeyError) as exc:
+    except (ConfigError, ValueError, FileNotFoundError, KeyError, ImportError) as exc:
+        # ValueError covers pydantic's ValidationError (a bad --set value); ImportError carries the
+        # install hint of an optional backend (vllm, openai).
         raise _fail(str(exc)) from None
     metrics = json.loads((folder / "metrics.json").read_text())
     console.print(_summary(metrics))

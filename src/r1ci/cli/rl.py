@@ -1,7 +1,139 @@
-"""`r1ci rl ...` commands."""
+"""`r1ci rl ...`: GRPO training and the improvement-potential curriculum.
+
+Thin layer: each command builds a typed config (YAML recipe + flags + `-o key=value` overrides) and
+calls one library function (`r1ci.train.grpo.train_grpo`, `r1ci.train.curriculum.estimate_potentials`,
+`r1ci.train.curriculum_report.curriculum_report`).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
 import typer
 
-app = typer.Typer(help="rl commands", no_args_is_help=True)
+from r1ci.config import ConfigError, apply_overrides, load_yaml
+
+app = typer.Typer(help="RL: GRPO on multi-turn code-interpreter rollouts, with a multi-stage curriculum.",
+                  no_args_is_help=True)
+curriculum_app = typer.Typer(help="Estimate pass rates -> improvement potentials -> stages; report them.",
+                             no_args_is_help=True)
+app.add_typer(curriculum_app, name="curriculum")
+
+OverrideOpt = Annotated[
+    list[str] | None,
+    typer.Option("--override", "-o", help="Dotted key=value overriding the recipe, e.g. -o grpo.beta=0.001."),
+]
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Explicit flags win over the recipe and over -o (they are the most specific thing typed)."""
+    if value is None:
+        return
+    node = data
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def _split_commas(items: list[str] | None) -> list[str] | None:
+    """`--tasks a,b --tasks c` -> [a, b, c] (repeatable and comma-separated both work)."""
+    if not items:
+        return None
+    return [part.strip() for item in items for part in item.split(",") if part.strip()]
+
+
+def _fail(exc: Exception) -> NoReturn:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2) from exc
+
+
+@app.command("train")
+def train(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML recipe (see configs/rl/).")] = None,
+    model: Annotated[str | None, typer.Option(help="Starting policy: SFT output folder, hub id, .gguf or 'default'.")] = None,
+    out: Annotated[str | None, typer.Option(help="Output folder (metrics.jsonl, checkpoints, final/).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Number of GRPO steps.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint in --out.")] = False,
+    override: OverrideOpt = None,
+) -> None:
+    """GRPO with interpreter output masked out of the loss. Prints the final model folder."""
+    from r1ci.train.grpo import train_grpo
+    from r1ci.train.grpo_config import GRPOConfig
+
+    try:
+        raw = apply_overrides(load_yaml(config), override)
+        _set(raw, "model", model)
+        _set(raw, "out", out)
+        _set(raw, "train.max_steps", max_steps)
+        if resume:
+            raw["resume"] = True
+        cfg = GRPOConfig.model_validate(raw)
+    except (ConfigError, ValueError) as exc:
+        _fail(exc)
+    try:
+        final = train_grpo(cfg)
+    except (FileNotFoundError, ValueError, RuntimeError, ImportError) as exc:
+        _fail(exc)
+    typer.echo(str(final))
+
+
+@curriculum_app.command("estimate")
+def estimate(
+    out: Annotated[str, typer.Option(help="Estimates JSONL (appended as it goes; a rerun resumes).")],
+    model: Annotated[str, typer.Option(help="Starting policy (the model RL will start from).")] = "default",
+    split: Annotated[str, typer.Option(help="Task split: train (RL prompts) or test.")] = "train",
+    tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Task or suite names (repeatable or comma-separated); default all of --split.")] = None,
+    questions_per_task: Annotated[int, typer.Option(help="Questions per task.")] = 20,
+    question_seed: Annotated[int, typer.Option(help="Seed of the generated questions (= the RL run's data.seed).")] = 0,
+    rollouts: Annotated[int, typer.Option(help="K: samples per question (split over --modes).")] = 8,
+    modes: Annotated[list[str] | None, typer.Option("--modes", help="Sampling modes: free, text, code (repeatable or comma-separated).")] = None,
+    backend: Annotated[str, typer.Option(help="Rollout backend: hf or vllm.")] = "hf",
+    max_new_tokens: Annotated[int | None, typer.Option(help="Completion budget per rollout.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature (default 1.0, as in RL).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML with EstimateConfig fields.")] = None,
+    override: OverrideOpt = None,
+) -> None:
+    """Estimate each question's pass rate p with K rollouts; potential = p(1-p) by default."""
+    from r1ci.train.curriculum import EstimateConfig, estimate_potentials
+
+    try:
+        raw = apply_overrides(load_yaml(config), override)
+        tasks, modes = _split_commas(tasks), _split_commas(modes)
+        for key, value in (("out", out), ("model", model), ("split", split), ("tasks", tasks),
+                           ("questions_per_task", questions_per_task), ("question_seed", question_seed),
+                           ("rollouts", rollouts), ("modes", modes), ("backend", backend),
+                           ("rollout.max_new_tokens", max_new_tokens), ("rollout.temperature", temperature)):
+            _set(raw, key, value)
+        raw.setdefault("rollout", {}).setdefault("temperature", 1.0)
+        cfg = EstimateConfig.model_validate(raw)
+    except (ConfigError, ValueError) as exc:
+        _fail(exc)
+    try:
+        path = estimate_potentials(cfg)
+    except (FileNotFoundError, ValueError, RuntimeError, ImportError, KeyError) as exc:
+        _fail(exc)
+    from r1ci.train.curriculum_report import curriculum_report
+
+    curriculum_report(path)
+    typer.echo(str(path))
+
+
+@curriculum_app.command("report")
+def report(
+    file: Annotated[Path, typer.Argument(help="Estimates JSONL from `r1ci rl curriculum estimate`.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for potentials.png, tasks.png, report.html.")] = None,
+    stages: Annotated[int, typer.Option(help="Number of stages.")] = 4,
+    potential: Annotated[str, typer.Option(help="Potential: variance, std, entropy, signal.")] = "variance",
+    group_size: Annotated[int, typer.Option(help="G (used by the 'signal' potential).")] = 8,
+) -> None:
+    """Potential histogram per stage and per task (tables; PNG + HTML with --out)."""
+    from r1ci.train.curriculum_report import curriculum_report
+
+    try:
+        curriculum_report(file, out_dir=out, num_stages=stages, potential_name=potential, group_size=group_size)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(exc)
+    if out is not None:
+        typer.echo(str(out / "report.html"))

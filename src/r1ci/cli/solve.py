@@ -1,9 +1,117 @@
-"""`r1ci solve`."""
+"""`r1ci solve "question"`: one question through the code-interpreter loop, shown turn by turn."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.text import Text
+
+from r1ci.rollout.protocol import RolloutConfig, find_code_block
+from r1ci.rollout.trajectory import Segment, Trajectory
+
+console = Console()
+
+
+def _model_panel(seg: Segment, turn: int) -> Panel:
+    """Model text, with its executed code block (if any) syntax-highlighted."""
+    block = find_code_block(seg.text)
+    if block is None:
+        body: Text | Group = Text(seg.text)
+    else:
+        parts: list[Text | Syntax] = []
+        before, after = seg.text[: block.start].strip(), seg.text[block.end :].strip()
+        if before:
+            parts.append(Text(before))
+        parts.append(Syntax(block.code, "python", theme="ansi_dark", line_numbers=False))
+        if after:
+            parts.append(Text(after))
+        body = Group(*parts)
+    return Panel(body, title=f"model · turn {turn}", border_style="cyan", title_align="left")
+
+
+def _interpreter_panel(seg: Segment) -> Panel:
+    return Panel(Text(seg.text.strip()), title="interpreter", border_style="yellow", title_align="left")
+
+
+def _final_panel(traj: Trajectory) -> Panel:
+    lines = [
+        f"answer: {traj.extracted_answer if traj.extracted_answer is not None else '(none)'}",
+        f"stop: {traj.stop_reason} · code turns: {traj.num_code_turns} · execution errors: {traj.exec_errors}"
+        f" · tokens: {len(traj.completion_ids) or '-'}",
+    ]
+    if traj.metadata.get("gold") is not None:
+        lines.append(f"gold: {traj.metadata['gold']} · {traj.grade_reason}")
+    style = "green" if traj.extracted_answer is not None else "red"
+    return Panel("\n".join(lines), title="final", border_style=style, title_align="left")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("solve")
+    def solve_cmd(
+        question: str = typer.Argument(..., help="The question to solve."),
+        model: str = typer.Option("default", help="Hub id, local folder, .gguf file, 'default' (embedded SmolLM2); "
+                                  "for --backend openai the served model name; for scripted the tokenizer."),
+        backend: str = typer.Option("hf", help="hf | vllm | openai | scripted"),
+        mode: str = typer.Option("ci", help="ci (code interpreter) | text (no code execution)"),
+        max_turns: int = typer.Option(5, help="Maximum code executions."),
+        temperature: float = typer.Option(0.0, help="0 = greedy."),
+        max_new_tokens: int = typer.Option(1024, help="Budget of the whole completion."),
+        max_tokens_per_turn: int = typer.Option(512, help="Budget of one model turn."),
+        answer: str | None = typer.Option(None, help="Gold answer to check against (exact match)."),
+        device: str | None = typer.Option(None, help="hf backend: cpu | cuda | auto."),
+        base_url: str | None = typer.Option(None, help="openai backend: server URL, e.g. http://localhost:8000/v1"),
+        api: str = typer.Option("chat", help="openai backend: chat | completions"),
+        api_key_env: str | None = typer.Option(None, help="openai backend: env var holding the key (OPENAI_API_KEY)."),
+        tokenizer: str | None = typer.Option(None, help="openai completions API: tokenizer for the chat template."),
+        script: str | None = typer.Option(None, help="scripted backend: built-in script name (calculator)."),
+        sandbox: str = typer.Option("local", help="Executor: local | http://HOST:PORT | sandboxfusion:URL"),
+        json_out: Path | None = typer.Option(None, help="Also write the trajectory as JSON here."),
+    ) -> None:
+        """Run one question interactively: each model turn, code block and interpreter output as it happens."""
+        from r1ci.rollout.backends import backend_from_cli
+        from r1ci.rollout.engine import solve
+
+        try:
+            cfg = RolloutConfig(
+                mode=mode, max_code_turns=max_turns, temperature=temperature,
+                max_new_tokens=max_new_tokens, max_tokens_per_turn=max_tokens_per_turn,
+            )
+            with console.status(f"loading {backend} backend ({model})"):
+                be = backend_from_cli(
+                    backend, model, device=device, base_url=base_url, api=api, api_key_env=api_key_env,
+                    tokenizer=tokenizer, script=script,
+                )
+        except (ValueError, ImportError, FileNotFoundError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+
+        executor = None
+        if mode == "ci":
+            from r1ci.sandbox import get_executor
+
+            executor = get_executor(sandbox)
+        turns = {"n": 0}
+
+        def show(_: int, seg: Segment) -> None:
+            if seg.kind == "model":
+                turns["n"] += 1
+                console.print(_model_panel(seg, turns["n"]))
+            else:
+                console.print(_interpreter_panel(seg))
+
+        console.print(Panel(question, title="question", border_style="magenta", title_align="left"))
+        try:
+            traj = solve(be, question, cfg, answer=answer, executor=executor, on_segment=show)
+        finally:
+            if executor is not None:
+                executor.close()
+            be.close()
+        console.print(_final_panel(traj))
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(traj.to_dict(), ensure_ascii=False, indent=1))

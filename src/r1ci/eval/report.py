@@ -51,10 +51,10 @@ class Run:
         return node
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Records of a trajectories.jsonl; a torn last line (crash mid-write) is skipped, not fatal."""
+def parse_records(text: str, where: Path) -> list[dict[str, Any]]:
+    """Records of a trajectories.jsonl text; a torn last line (crash mid-write) is skipped, not fatal."""
     records = []
-    lines = path.read_text().splitlines()
+    lines = text.splitlines()
     for i, line in enumerate(lines):
         if not line.strip():
             continue
@@ -63,8 +63,12 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             if i == len(lines) - 1:
                 break
-            raise ValueError(f"{path}:{i + 1} is not valid JSON; the file is corrupt beyond its last line") from None
+            raise ValueError(f"{where}:{i + 1} is not valid JSON; the file is corrupt beyond its last line") from None
     return records
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    return parse_records(path.read_text(encoding="utf-8"), path)
 
 
 def load_run(path: str | Path, name: str | None = None) -> Run:

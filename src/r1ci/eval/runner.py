@@ -24,12 +24,12 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from rich.console import Console
 
 from r1ci.config import ConfigError, StrictModel
 from r1ci.eval.metrics import compute_metrics, record_key
-from r1ci.eval.report import CONFIG, METRICS, TRAJECTORIES, load_run, read_records, write_report
+from r1ci.eval.report import CONFIG, METRICS, TRAJECTORIES, load_run, parse_records, write_report
 from r1ci.rollout import RolloutConfig
 
 if TYPE_CHECKING:
@@ -89,6 +89,15 @@ class EvalConfig(StrictModel):
     """Finish an interrupted run in `out` instead of refusing a non-empty folder."""
     progress: bool = True
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, name: str) -> str:
+        from r1ci.rollout.backends import BACKENDS
+
+        if name not in BACKENDS:
+            raise ValueError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}")
+        return name
+
 
 # ---------------------------------------------------------------- selecting questions
 
@@ -137,9 +146,14 @@ def task_questions(task: Task, cfg: EvalConfig) -> list[Question]:
 
 
 def select_questions(cfg: EvalConfig) -> list[Question]:
+    """Every question of the run, task by task (deterministic in the seed, so a resume sees the same)."""
+    from rich.progress import track
+
     from r1ci.tasks import get
 
-    return [q for name in select_tasks(cfg) for q in task_questions(get(name), cfg)]
+    names = select_tasks(cfg)
+    steps = track(names, description="questions", console=console, transient=True) if cfg.progress else names
+    return [q for name in steps for q in task_questions(get(name), cfg)]
 
 
 # ---------------------------------------------------------------- the output folder
@@ -212,10 +226,10 @@ def load_done(path: Path) -> list[dict[str, Any]]:
     """Finished records on disk; a torn last line from a crash is cut off so appends start clean."""
     if not path.exists():
         return []
-    records = read_records(path)
-    clean = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    if path.read_text() != clean:
-        path.write_text(clean)
+    text = path.read_text(encoding="utf-8")
+    records = parse_records(text, path)
+    if text and (not text.endswith("\n") or len(records) != sum(1 for ln in text.splitlines() if ln.strip())):
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return records
 
 

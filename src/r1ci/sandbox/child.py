@@ -4,7 +4,8 @@ Order matters: everything that needs root (namespaces, mounts, rlimits above the
 happens first, then the uid drop (which also clears every capability), then the audit guard, then
 the snippet. The child never returns into the fork server's loop: every path ends in os._exit.
 
-One-shot children get fds [code, stdout, stderr, meta(, stdin)]; session children get [control]
+Children are forked ahead of need ("spares", see `spare_main`). With its request, a one-shot child
+gets fds [code, stdout, stderr, meta(, stdin)]; a session child gets [control]
 and then receive [code, stdout, stderr(, stdin)] per turn over the control socket, keeping their
 globals between turns. `meta` carries one JSON line back: did the snippet die of MemoryError.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import contextlib
 import fcntl
 import io
 import json
@@ -30,84 +32,127 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from r1ci.sandbox import guard, isolation, linux, wire
-from r1ci.sandbox.limits import apply_rlimits
+from r1ci.sandbox.limits import apply_rlimits, current_address_space
 
 FILENAME = "<code>"
 SETUP_FAILED = 70  # like EX_SOFTWARE: the sandbox, not the snippet, failed
 _HIGH_FD = 100
 
 
-def main(
-    msg: dict[str, Any],
-    fds: list[int],
+def spare_main(
+    spare_fd: int,
     *,
     layers: isolation.Layers,
     uid: int | None,
     workdir: str | None,
+    disk_mb: int,
     release_server: Callable[[], None],
 ) -> NoReturn:
+    """Entry point of every forked child. Never returns.
+
+    The child is forked *before* a request exists (a "spare"): it does the request-independent set-up
+    as root (own session, namespaces, tmpfs workdir) and then blocks on `spare_fd` until the fork
+    server hands it a request. Forking and mounting are thus off the latency path of an execution.
+    """
     code = SETUP_FAILED
     try:
-        code = _main(msg, fds, layers=layers, uid=uid, workdir=workdir, release_server=release_server)
+        workdir = _prepare_spare(
+            spare_fd, layers=layers, uid=uid, workdir=workdir, disk_mb=disk_mb, release=release_server
+        )
+        base_address_space = current_address_space()
+        extra = ("/dev/shm",) if layers.mount_namespace else ()
+        hook = guard.make_hook(workdir, deny_processes=not layers.pid_namespace, extra_writable=extra)
+        spare = socket.socket(fileno=3)
+        got = wire.recv(spare)
+        spare.detach()  # fd 3 is reused below; the object must not close it when collected
+        if got is None:  # the server shut down without needing this spare
+            code = 0
+        else:
+            msg, fds = got
+            code = _serve_request(
+                msg,
+                fds,
+                layers=layers,
+                uid=uid,
+                workdir=workdir,
+                disk_mb=disk_mb,
+                base_address_space=base_address_space,
+                hook=hook,
+            )
     except BaseException as exc:  # the sandbox's own failure: say so on the snippet's stderr
-        try:
+        with contextlib.suppress(OSError):
             os.write(2, f"r1ci sandbox: child setup failed: {type(exc).__name__}: {exc}\n".encode())
-        except OSError:
-            pass
     finally:
         os._exit(code)
 
 
-def _main(
+def _prepare_spare(
+    spare_fd: int,
+    *,
+    layers: isolation.Layers,
+    uid: int | None,
+    workdir: str | None,
+    disk_mb: int,
+    release: Callable[[], None],
+) -> str:
+    _reset_signals()
+    release()
+    os.setsid()
+    atexit._clear()  # the fork server's exit handlers are not the snippet's
+    with contextlib.suppress(OSError):
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # a spare dies with its server
+    os.dup2(spare_fd, 3)
+    _install_stdio(None, None, None)
+    linux.close_fds_from(4)
+    if layers.mount_namespace:
+        workdir = isolation.setup_child_mounts(uid or 0, disk_mb, new_proc=layers.pid_namespace)
+    assert workdir is not None
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(isolation.child_environment(workdir))
+    sys.dont_write_bytecode = True
+    sys.argv = ["-c"]
+    sys.path.insert(0, "")
+    # Dry run of the request path: the pages it touches get copied now, not while a caller waits.
+    run_snippet("pass", {"__builtins__": builtins})
+    json.loads('{"warm": [1, 2.0, "x", true, null]}')
+    return workdir
+
+
+def _serve_request(
     msg: dict[str, Any],
     fds: list[int],
     *,
     layers: isolation.Layers,
     uid: int | None,
-    workdir: str | None,
-    release_server: Callable[[], None],
+    workdir: str,
+    disk_mb: int,
+    base_address_space: int,
+    hook: Callable[[str, tuple[Any, ...]], None],
 ) -> int:
-    _reset_signals()
-    release_server()
-    os.setsid()
-    atexit._clear()  # the fork server's exit handlers are not the snippet's
     session = msg["mode"] == "session"
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, _HIGH_FD) for fd in fds]
+    code_text = ""
     if session:
-        ctrl_fd = high[0]
-        code_text = ""
+        os.dup2(high[0], 3)  # the control socket replaces the spare socket
     else:
         code_text = wire.read_fd(high[0]).decode("utf-8", errors="surrogateescape")
         _install_stdio(high[1], high[2], high[4] if len(high) > 4 else None)
-        os.dup2(high[3], 3)
-        ctrl_fd = -1
-    if session:
-        os.dup2(ctrl_fd, 3)
-        _install_stdio(None, None, None)
+        os.dup2(high[3], 3)  # meta pipe
     linux.close_fds_from(4)
 
     limits = msg["limits"]
-    if layers.mount_namespace:
-        workdir = isolation.setup_child_mounts(uid or 0, int(limits["disk_mb"]), new_proc=layers.pid_namespace)
-    assert workdir is not None
-    os.chdir(workdir)
-    os.environ.clear()
-    os.environ.update(isolation.child_environment(workdir))
-    apply_rlimits(limits, limit_processes=uid is not None)
+    if layers.mount_namespace and int(limits["disk_mb"]) != disk_mb:
+        isolation.resize_workdir(workdir, int(limits["disk_mb"]))
+    apply_rlimits(limits, limit_processes=uid is not None, base_address_space=base_address_space)
     if session:
         # RLIMIT_CPU is cumulative per process: a session re-arms the soft limit at each turn instead.
         resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     if uid is not None:
         isolation.drop_privileges(uid)
-    try:
-        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
-    except OSError:
-        pass
-    sys.dont_write_bytecode = True
-    sys.argv = ["-c"]
-    sys.path.insert(0, "")
-    extra = ("/dev/shm",) if layers.mount_namespace else ()
-    guard.install(workdir, deny_processes=not layers.pid_namespace, extra_writable=extra)
+    with contextlib.suppress(OSError):  # again: the uid change cleared it
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+    sys.addaudithook(hook)
     namespace = _fresh_main_namespace()
     if session:
         return _session_loop(socket.socket(fileno=3), namespace, limits, pid_one=layers.pid_namespace)
@@ -119,7 +164,14 @@ def _main(
 
 def _reset_signals() -> None:
     signal.set_wakeup_fd(-1)
-    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM):
+    for sig in (
+        signal.SIGCHLD,
+        signal.SIGTERM,
+        signal.SIGHUP,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGALRM,
+    ):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as in any Python process: BrokenPipeError instead
@@ -172,10 +224,8 @@ def _system_exit_code(exc: SystemExit) -> int:
         return 0
     if isinstance(exc.code, int):
         return exc.code & 0xFF
-    try:
+    with contextlib.suppress(Exception):
         print(exc.code, file=sys.stderr)
-    except Exception:
-        pass
     return 1
 
 
@@ -184,10 +234,8 @@ def _print_exception(exc: BaseException) -> None:
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != FILENAME:
         tb = tb.tb_next
-    try:
+    with contextlib.suppress(Exception):
         traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
-    except Exception:
-        pass
 
 
 def _finish(exit_code: int) -> int:
@@ -214,7 +262,9 @@ def _write_meta(fd: int, data: dict[str, Any]) -> None:
         pass
 
 
-def _session_loop(ctrl: socket.socket, namespace: dict[str, Any], limits: dict[str, Any], *, pid_one: bool) -> int:
+def _session_loop(
+    ctrl: socket.socket, namespace: dict[str, Any], limits: dict[str, Any], *, pid_one: bool
+) -> int:
     """Serve turns until the executor closes the control socket; the globals persist between turns."""
     while True:
         try:
@@ -234,10 +284,8 @@ def _session_loop(ctrl: socket.socket, namespace: dict[str, Any], limits: dict[s
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_budget, resource.RLIM_INFINITY))
         exit_code, memory_error = run_snippet(code, namespace)
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(Exception):
                 stream.flush()
-            except Exception:
-                pass
         _install_stdio(None, None, None)  # closes this turn's pipes: the executor sees EOF
         if pid_one:
             _kill_turn_leftovers()
@@ -246,10 +294,8 @@ def _session_loop(ctrl: socket.socket, namespace: dict[str, Any], limits: dict[s
 
 def _kill_turn_leftovers() -> None:
     """As pid 1 of the namespace, kill(-1) reaches every other process in it: the turn's children."""
-    try:
+    with contextlib.suppress(OSError):
         os.kill(-1, signal.SIGKILL)
-    except OSError:
-        pass
     while True:  # reap them (and any orphan re-parented to us): they are all dying
         try:
             os.waitpid(-1, 0)

@@ -6,7 +6,8 @@ freezes the GC (children then do not dirty the parent's pages by scanning them),
 layers (`isolation.setup_server`) and then serves requests from the executor over a SOCK_SEQPACKET
 socket. It is single-threaded on purpose: fork() from a threaded process is unsafe.
 
-It owns every child: it forks them, kills them at their wall-clock deadline (safe from pid reuse
+It owns every child: it forks them ahead of need (`prefork` spares wait, already set up, for their
+request, so fork and mount costs stay off the latency path), kills them at their wall-clock deadline (safe from pid reuse
 because only the parent reaps), reaps them with their rusage and reports the exit. Output never passes
 through it: the executor's pipes are handed straight to the child.
 """
@@ -69,6 +70,15 @@ numpy.random.default_rng(0).normal(size=8).std(); numpy.linalg.det(numpy.eye(2))
 
 
 @dataclass
+class _Spare:
+    pid: int
+    sock: socket.socket  # our end; the request goes down it
+    slot: int
+    uid: int | None
+    workdir: str | None
+
+
+@dataclass
 class _Child:
     id: int
     pid: int
@@ -93,6 +103,10 @@ class ForkServer:
         self.pidns_fd: int | None = None
         self.layers = isolation.Layers()
         self._last_orphan_scan = 0.0
+        self.spares: list[_Spare] = []
+        self.spare_pids: dict[int, _Spare] = {}
+        self.prefork = int(config.get("prefork", 2))
+        self.disk_mb = int(config.get("disk_mb", 64))
 
     # ---------------------------------------------------------------------------------------- startup
 
@@ -110,9 +124,13 @@ class ForkServer:
                 exec(compile(WARMUP, "<warmup>", "exec"), {})
             except Exception as exc:
                 warnings.append(f"warm-up failed (harmless, children just start colder): {exc}")
-        self.layers, self.pidns_fd = isolation.setup_server(set(self.config["disabled_layers"]), self.uid_base)
+        self.layers, self.pidns_fd = isolation.setup_server(
+            set(self.config["disabled_layers"]), self.uid_base
+        )
         if not self.layers.mount_namespace:
-            self.workroot = tempfile.mkdtemp(prefix=f"r1ci-sandbox-{os.getpid()}-", dir=self.config.get("tmpdir"))
+            self.workroot = tempfile.mkdtemp(
+                prefix=f"r1ci-sandbox-{os.getpid()}-", dir=self.config.get("tmpdir")
+            )
             os.chmod(self.workroot, 0o711)
         gc.collect()
         gc.freeze()
@@ -152,10 +170,13 @@ class ForkServer:
                 self._reap()
                 self._expire()
                 self._scan_orphans()
+                self._replenish()
         finally:
             self._shutdown()
 
     def _next_timeout(self) -> float | None:
+        if len(self.spares) < self.prefork and self.free_slots:
+            return 0.0  # make the next spare as soon as the queue is empty
         waits = []
         if self.deadlines:
             waits.append(max(0.0, self.deadlines[0][0] - time.monotonic()))
@@ -192,35 +213,74 @@ class ForkServer:
 
     # ------------------------------------------------------------------------------------------ spawn
 
-    def _spawn(self, msg: dict[str, Any], fds: list[int]) -> None:
-        req_id = int(msg["id"])
-        if not self.free_slots:
-            self._fail(req_id, fds, "no free sandbox slot (too many concurrent executions and sessions)")
-            return
+    def _make_spare(self) -> _Spare:
+        """Fork a child that sets itself up and waits for a request (raises OSError if it cannot)."""
         slot = self.free_slots.pop()
         uid = self.uid_base + slot if self.layers.unprivileged_uid else None
         workdir = None
+        ours, theirs = wire.socketpair()
         try:
             if self.workroot is not None:
-                workdir = isolation.make_workdir(self.workroot, f"{req_id}", uid)
+                workdir = isolation.make_workdir(self.workroot, f"slot{slot}-{time.monotonic_ns()}", uid)
             if self.pidns_fd is not None:
                 isolation.prepare_pid_namespace(self.pidns_fd)
             pid = os.fork()
-        except OSError as exc:
+        except OSError:
+            ours.close()
+            theirs.close()
             self.free_slots.append(slot)
             if workdir:
                 isolation.remove_tree(workdir)
+            raise
+        if pid == 0:
+            child.spare_main(
+                theirs.fileno(),
+                layers=self.layers,
+                uid=uid,
+                workdir=workdir,
+                disk_mb=self.disk_mb,
+                release_server=self._release,
+            )
+        if self.pidns_fd is not None:
+            isolation.restore_pid_namespace(self.pidns_fd)
+        theirs.close()
+        spare = _Spare(pid, ours, slot, uid, workdir)
+        self.spare_pids[pid] = spare
+        return spare
+
+    def _replenish(self) -> None:
+        # One per loop turn, so a burst of requests is never stuck behind a row of forks.
+        if len(self.spares) < self.prefork and self.free_slots:
+            with contextlib.suppress(OSError):  # e.g. EAGAIN: try again next turn
+                self.spares.append(self._make_spare())
+
+    def _spawn(self, msg: dict[str, Any], fds: list[int]) -> None:
+        req_id = int(msg["id"])
+        try:
+            spare = self.spares.pop(0) if self.spares else self._make_spare()
+        except IndexError:
+            self._fail(req_id, fds, "no free sandbox slot (too many concurrent executions and sessions)")
+            return
+        except OSError as exc:
             self._fail(req_id, fds, f"could not start the child: {exc}")
             return
-        if pid == 0:
-            child.main(msg, fds, layers=self.layers, uid=uid, workdir=workdir, release_server=self._release)
-        for fd in fds:
-            os.close(fd)
+        del self.spare_pids[spare.pid]
+        try:
+            wire.send(spare.sock, msg, fds)
+        except OSError:
+            pass  # the spare died meanwhile: its exit is reported under this request's id
+        finally:
+            spare.sock.close()
+            for fd in fds:
+                os.close(fd)
         session = msg.get("mode") == "session"
-        self.children[pid] = _Child(req_id, pid, time.monotonic(), slot, uid, workdir, session)
-        self.by_id[req_id] = pid
+        now = time.monotonic()
+        self.children[spare.pid] = _Child(
+            req_id, spare.pid, now, spare.slot, spare.uid, spare.workdir, session
+        )
+        self.by_id[req_id] = spare.pid
         if not session:
-            heapq.heappush(self.deadlines, (time.monotonic() + float(msg["limits"]["timeout_s"]), pid, req_id))
+            heapq.heappush(self.deadlines, (now + float(msg["limits"]["timeout_s"]), spare.pid, req_id))
 
     def _fail(self, req_id: int, fds: list[int], message: str) -> None:
         for fd in fds:
@@ -260,6 +320,12 @@ class ForkServer:
                 return
             if pid == 0:
                 return
+            spare = self.spare_pids.pop(pid, None)
+            if spare is not None:  # a spare died before it was used (e.g. its set-up failed)
+                self.spares.remove(spare)
+                spare.sock.close()
+                self._cleanup_slot(spare.pid, spare.uid, spare.workdir, spare.slot)
+                continue
             c = self.children.pop(pid, None)
             if c is None:
                 continue  # an orphan adopted by this subreaper, or a sweep helper
@@ -279,16 +345,19 @@ class ForkServer:
             )
 
     def _cleanup(self, c: _Child) -> None:
-        """After the child is gone: make sure nothing it started survives, then free its slot."""
+        self._cleanup_slot(c.pid, c.uid, c.workdir, c.slot)
+
+    def _cleanup_slot(self, pid: int, uid: int | None, workdir: str | None, slot: int) -> None:
+        """After a child is gone: make sure nothing it started survives, then free its slot."""
         if not self.layers.pid_namespace:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(c.pid, signal.SIGKILL)
-            if c.uid is not None:
-                isolation.sweep_uid(c.uid)
+                os.killpg(pid, signal.SIGKILL)
+            if uid is not None:
+                isolation.sweep_uid(uid)
             self._scan_orphans(force=True)
-        if c.workdir is not None:
-            isolation.remove_tree(c.workdir)
-        self.free_slots.append(c.slot)
+        if workdir is not None:
+            isolation.remove_tree(workdir)
+        self.free_slots.append(slot)
 
     def _needs_orphan_scan(self) -> bool:
         return not self.layers.pid_namespace
@@ -307,10 +376,14 @@ class ForkServer:
                     os.kill(pid, signal.SIGKILL)
 
     def _shutdown(self) -> None:
+        for spare in self.spares:
+            spare.sock.close()  # EOF: the spare exits on its own
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(spare.pid, signal.SIGKILL)
         for c in list(self.children.values()):
             self._kill(c, "server shutdown")
         deadline = time.monotonic() + 5
-        while self.children and time.monotonic() < deadline:
+        while (self.children or self.spare_pids) and time.monotonic() < deadline:
             try:
                 pid, _ = os.waitpid(-1, 0)
             except ChildProcessError:
@@ -318,6 +391,9 @@ class ForkServer:
             c = self.children.pop(pid, None)
             if c is not None:
                 self._cleanup(c)
+            spare = self.spare_pids.pop(pid, None)
+            if spare is not None:
+                self._cleanup_slot(spare.pid, spare.uid, spare.workdir, spare.slot)
         if self.workroot is not None:
             isolation.remove_tree(self.workroot)
 

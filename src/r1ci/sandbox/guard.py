@@ -50,7 +50,16 @@ _NAME_LOOKUPS = frozenset(
 )
 _SOCKET_ADDR_EVENTS = frozenset({"socket.connect", "socket.bind", "socket.sendto"})
 _PROCESS_EVENTS = frozenset(
-    {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen", "pty.spawn"}
+    {
+        "os.fork",
+        "os.forkpty",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "subprocess.Popen",
+        "pty.spawn",
+    }
 )
 
 

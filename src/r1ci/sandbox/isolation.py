@@ -21,6 +21,7 @@ and the process-group/subreaper cleanup remain.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -76,10 +77,8 @@ def setup_server(disabled: set[str], uid_base: int) -> tuple[Layers, int | None]
         if name in disabled:
             layers.missing[name] = "disabled by configuration"
     is_root = os.geteuid() == 0
-    try:
+    with contextlib.suppress(OSError):  # without it, cleanup relies on process groups alone
         linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
-    except OSError:
-        pass  # cleanup then relies on process groups alone
 
     if "network_namespace" not in disabled:
         _try(layers, "network_namespace", lambda: linux.unshare(linux.CLONE_NEWNET), is_root)
@@ -92,7 +91,10 @@ def setup_server(disabled: set[str], uid_base: int) -> tuple[Layers, int | None]
         try:
             pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
             prepare_pid_namespace(pidns_fd)
-            _probe_in_child(_assert_pid_one)
+            try:
+                _probe_in_child(_assert_pid_one)
+            finally:
+                restore_pid_namespace(pidns_fd)
             layers.pid_namespace = True
         except OSError as exc:
             layers.missing["pid_namespace"] = _reason(exc, is_root)
@@ -139,8 +141,13 @@ def prepare_pid_namespace(own_pidns_fd: int) -> None:
     unshare(CLONE_NEWPID) only works while the namespace for children is still our own, so first
     reset it with setns() to the namespace we live in.
     """
-    linux.setns(own_pidns_fd, linux.CLONE_NEWPID)
+    restore_pid_namespace(own_pidns_fd)
     linux.unshare(linux.CLONE_NEWPID)
+
+
+def restore_pid_namespace(own_pidns_fd: int) -> None:
+    """Later forks go back to our own pid namespace (a namespace whose pid 1 died refuses new processes)."""
+    linux.setns(own_pidns_fd, linux.CLONE_NEWPID)
 
 
 def _setup_server_mounts() -> None:
@@ -202,7 +209,9 @@ def _remount_each_readonly() -> None:
         points = [line.split()[4] for line in f]
     for point in points:
         try:
-            linux.mount(None, point, None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | linux.MS_NOSUID)
+            linux.mount(
+                None, point, None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | linux.MS_NOSUID
+            )
         except OSError:
             if point == "/":
                 raise
@@ -222,6 +231,10 @@ def setup_child_mounts(uid: int, disk_mb: int, *, new_proc: bool) -> str:
         # A /proc for the new pid namespace: the snippet sees only its own processes.
         linux.mount("proc", "/proc", "proc", flags | linux.MS_NOEXEC)
     return "/tmp"
+
+
+def resize_workdir(workdir: str, disk_mb: int) -> None:
+    linux.mount(None, workdir, None, linux.MS_REMOUNT | linux.MS_NOSUID | linux.MS_NODEV, f"size={disk_mb}m")
 
 
 def make_workdir(root: str, name: str, uid: int | None) -> str:

@@ -26,7 +26,9 @@ class SandboxLimits(StrictModel):
     memory_mb: int = Field(
         1024, gt=0, description="address space the snippet may map on top of the pre-warmed interpreter"
     )
-    max_output_bytes: int = Field(65536, gt=0, description="bytes kept per stream; the rest is cut with a marker")
+    max_output_bytes: int = Field(
+        65536, gt=0, description="bytes kept per stream; the rest is cut with a marker"
+    )
     cpu_time_s: float | None = Field(None, gt=0, description="CPU seconds (RLIMIT_CPU); None = timeout_s")
     max_processes: int = Field(64, gt=0, description="processes+threads of the snippet (RLIMIT_NPROC)")
     max_file_mb: int = Field(16, gt=0, description="largest file the snippet may write (RLIMIT_FSIZE)")
@@ -45,7 +47,11 @@ class SandboxLimits(StrictModel):
         """A copy with the per-call arguments that are not None applied (validated like the config)."""
         update = {
             k: v
-            for k, v in (("timeout_s", timeout_s), ("memory_mb", memory_mb), ("max_output_bytes", max_output_bytes))
+            for k, v in (
+                ("timeout_s", timeout_s),
+                ("memory_mb", memory_mb),
+                ("max_output_bytes", max_output_bytes),
+            )
             if v is not None
         }
         if not update:
@@ -72,7 +78,9 @@ def current_address_space() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def apply_rlimits(wire: dict[str, Any], *, limit_processes: bool) -> None:
+def apply_rlimits(
+    wire: dict[str, Any], *, limit_processes: bool, base_address_space: int | None = None
+) -> None:
     """Child side: turn the wire limits into rlimits (call before dropping privileges).
 
     RLIMIT_AS is relative to what the pre-warmed interpreter already maps (numpy and sympy alone map
@@ -80,7 +88,8 @@ def apply_rlimits(wire: dict[str, Any], *, limit_processes: bool) -> None:
     child runs under its own uid: it counts every process of the real uid, and for a shared uid it
     would cap the caller's processes too.
     """
-    address_space = current_address_space() + int(wire["memory_bytes"])
+    base = current_address_space() if base_address_space is None else base_address_space
+    address_space = base + int(wire["memory_bytes"])
     cpu = int(wire["cpu_s"])
     limits: list[tuple[int, int, int]] = [
         (resource.RLIMIT_AS, address_space, address_space),

@@ -6,6 +6,7 @@ standard library at all. Each wrapper raises `OSError` with the errno, like the 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import struct
@@ -70,7 +71,6 @@ def prctl(option: int, arg: int) -> None:
     _check(_libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl({option})")
 
 
-
 _SYS_CLOSE_RANGE = 436
 
 
@@ -84,7 +84,5 @@ def close_fds_from(low: int) -> None:
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd >= low:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

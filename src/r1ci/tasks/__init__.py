@@ -1,1 +1,35 @@
-"""Task suite: SymBench, BIG-Bench-Hard and Reasoning-Gym behind one `Task` contract."""
+"""Task suite: SymBench, BIG-Bench-Hard and Reasoning-Gym behind one `Task` contract.
+
+    from r1ci import tasks
+    tasks.names(suite="bbh", split="train")      # names, filtered
+    task = tasks.get("game24")                   # -> Task (unknown names list close matches)
+    qs = task.questions(10, seed=0)              # deterministic per seed
+    task.score(qs[0], "... <<<answer>>>")        # 0.0 .. 1.0, never raises
+
+Importing this package is cheap: the suites are built on the first call that needs them.
+"""
+
+from __future__ import annotations
+
+from r1ci.tasks.base import Grade, Question, Sample, Task
+from r1ci.tasks.registry import UnknownTaskError, all_tasks, counts, get, names, reload, split_of, suites
+from r1ci.tasks.splits import Split, active_split, load_split, use_split
+
+__all__ = [
+    "Grade",
+    "Question",
+    "Sample",
+    "Split",
+    "Task",
+    "UnknownTaskError",
+    "active_split",
+    "all_tasks",
+    "counts",
+    "get",
+    "load_split",
+    "names",
+    "reload",
+    "split_of",
+    "suites",
+    "use_split",
+]

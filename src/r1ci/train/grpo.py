@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
+
 from r1ci.config import dump_config
 from r1ci.tasks.base import Question
 from r1ci.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, versions
@@ -538,7 +540,7 @@ def train_grpo(
     start = 0
     ckpt = latest_checkpoint(out) if cfg.resume else None
     if cfg.resume and ckpt is None and main:
-        accelerator.print(f"[yellow]--resume: no checkpoint under {out}/checkpoints; starting from step 0[/]")
+        Console().print(f"[yellow]--resume: no checkpoint under {out}/checkpoints; starting from step 0[/]")
     if ckpt is not None:
         state = load_checkpoint(ckpt, model=model, optimizer=optimizer, scheduler=scheduler, accelerator=accelerator)
         sampler.load_state_dict(state["curriculum"])
@@ -552,8 +554,9 @@ def train_grpo(
     executor = _make_executor(cfg)
     logger = MetricsLogger(out, cfg.logging, config=cfg.model_dump(mode="json"), enabled=main,
                            resume_step=start if ckpt is not None else None)
+    console = Console()
     if main:
-        accelerator.print(
+        console.print(
             f"[bold]GRPO[/] {cfg.model} -> {out}  |  {len(pool)} questions, {sampler.num_stages} stage(s), "
             f"{cfg.grpo.questions_per_step} questions x {cfg.grpo.group_size} samples per step, "
             f"{cfg.train.max_steps} steps, {accelerator.num_processes} process(es), {precision}, "
@@ -605,7 +608,7 @@ def train_grpo(
     except KeyboardInterrupt:
         if accelerator.num_processes == 1 and completed > last_saved:
             checkpoint(completed)
-            accelerator.print(f"[yellow]interrupted after step {completed}; checkpoint saved — continue with --resume[/]")
+            console.print(f"[yellow]interrupted after step {completed}; checkpoint saved — continue with --resume[/]")
         logger.close()
         raise
     finally:
@@ -618,7 +621,7 @@ def train_grpo(
     final = save_final(cfg, model, tokenizer, path, accelerator, summary)
     logger.close()
     if main:
-        accelerator.print(f"[green]saved[/] {final}")
+        console.print(f"[green]saved[/] {final}")
     return final
 
 

@@ -240,14 +240,44 @@ def cosine_with_warmup(warmup: int, total: int, min_ratio: float) -> Any:
 # the loop
 
 
+def supports_logits_to_keep(model: torch.nn.Module) -> bool:
+    """Whether the (unwrapped, peft-unwrapped) causal LM takes `logits_to_keep` (most decoder LMs in
+    transformers >= 4.50 do: Llama, Qwen2, Mistral, Gemma, ...)."""
+    import inspect
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(inner.forward).parameters
+
+
 def batch_loss(
-    model: torch.nn.Module, batch: dict[str, torch.Tensor], device: torch.device, normalizer: float
+    model: torch.nn.Module,
+    batch: dict[str, torch.Tensor],
+    device: torch.device,
+    normalizer: float,
+    *,
+    only_loss_positions: bool = False,
 ) -> torch.Tensor:
-    """Masked loss of one collated micro-batch. `use_cache=False` is not an optimisation: with a KV
-    cache transformers skips packed-row detection and packed trajectories would attend to each other."""
+    """Masked loss of one collated micro-batch.
+
+    `only_loss_positions` computes the LM head only where some row has a target (`logits_to_keep`
+    with the positions' indices): prompt and interpreter positions need no logits, and with large
+    vocabularies the logits are the biggest activation of the step. The value equals the full
+    computation (tested). `use_cache=False` is not an optimisation: with a KV cache transformers skips
+    packed-row detection and packed trajectories would attend to each other.
+    """
+    import torch.nn.functional as F
+
     inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
-    logits = model(**inputs, use_cache=False).logits
-    return masked_lm_loss(logits, batch["labels"], normalizer)
+    if not only_loss_positions:
+        logits = model(**inputs, use_cache=False).logits
+        return masked_lm_loss(logits, batch["labels"], normalizer)
+    targets = batch["labels"][:, 1:]
+    keep = (targets != -100).any(dim=0).nonzero().squeeze(1)  # logits[t] predicts token t + 1
+    logits = model(**inputs, use_cache=False, logits_to_keep=keep.to(device)).logits
+    picked = targets[:, keep].to(device)
+    total = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), picked.reshape(-1),
+                            ignore_index=-100, reduction="sum")
+    return total / normalizer
 
 
 def _train_step(
@@ -259,6 +289,7 @@ def _train_step(
     examples: Sequence[Example],
     t: TrainSettings,
     pad_id: int,
+    sparse_logits: bool = False,
 ) -> dict[str, Any]:
     """One optimizer step over this process's share of `plan`; returns its metrics."""
     import torch
@@ -276,7 +307,7 @@ def _train_step(
         # into (sum of token losses over the step) / (model tokens in the step)
         sync = contextlib.nullcontext() if j == len(mine) - 1 else accelerator.no_sync(model)
         with sync:
-            loss = batch_loss(model, batch, accelerator.device, normalizer / world)
+            loss = batch_loss(model, batch, accelerator.device, normalizer / world, only_loss_positions=sparse_logits)
             accelerator.backward(loss)
         loss_sum += loss.detach().double() / world
     grad_norm = None
@@ -303,6 +334,7 @@ def evaluate_loss(
     *,
     pad_id: int,
     micro_batch_size: int,
+    sparse_logits: bool = False,
 ) -> float | None:
     """Mean per-token loss on the held-out slice (batches split across processes, sums reduced)."""
     import torch
@@ -319,7 +351,7 @@ def evaluate_loss(
     with torch.no_grad():
         for i in range(accelerator.process_index, len(padded), world):
             batch = collate(padded[i], examples, pad_id=pad_id, packing=False)
-            loss = batch_loss(model, batch, accelerator.device, 1.0).double()
+            loss = batch_loss(model, batch, accelerator.device, 1.0, only_loss_positions=sparse_logits).double()
             if i < len(batches):
                 total[0] += loss
                 total[1] += int((batch["labels"][:, 1:] != -100).sum())
@@ -438,6 +470,7 @@ def train_sft(cfg: SFTConfig) -> Path:
 
     # --- model, optimizer, schedule -------------------------------------------------------------
     optimizer = make_optimizer(model, t)
+    sparse_logits = supports_logits_to_keep(model)
     total = len(steps)
     warmup = round(t.warmup_ratio * total)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -499,13 +532,14 @@ def train_sft(cfg: SFTConfig) -> Path:
         with progress:
             bar = progress.add_task("sft", total=total, completed=start, status="")
             for index in range(start, total):
-                metrics = _train_step(model, optimizer, scheduler, accelerator, steps[index], train_ex, t, pad_id)
+                metrics = _train_step(model, optimizer, scheduler, accelerator, steps[index], train_ex, t, pad_id,
+                                      sparse_logits)
                 completed = index + 1
                 if completed % cfg.logging.log_every == 0 or completed == total:
                     logger.log(metrics, completed)
                 if t.eval_every and completed % t.eval_every == 0 and completed != total:
                     last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id,
-                                              micro_batch_size=t.eval_micro_batch_size)
+                                              micro_batch_size=t.eval_micro_batch_size, sparse_logits=sparse_logits)
                     if last_eval is not None:
                         logger.log({"loss": last_eval}, completed, prefix="eval/")
                 if t.save_every and completed % t.save_every == 0 and completed != total:
@@ -522,7 +556,8 @@ def train_sft(cfg: SFTConfig) -> Path:
         logger.close()
         raise
 
-    last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id, micro_batch_size=t.eval_micro_batch_size)
+    last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id, micro_batch_size=t.eval_micro_batch_size,
+                              sparse_logits=sparse_logits)
     if last_eval is not None:
         logger.log({"loss": last_eval}, total, prefix="eval/")
     summary = {

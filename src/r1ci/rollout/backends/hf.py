@@ -85,7 +85,10 @@ def _logprob_recorder_cls() -> type:
     class LogprobRecorder(LogitsProcessor):
         """Keeps the log-prob of each sampled token under the (processed) distribution it came from."""
 
-        def __init__(self) -> None:
+        def __init__(self, temperature: float = 1.0) -> None:
+            # transformers applies custom processors *before* its temperature warper, so the scores
+            # seen here are untempered: scale them to record the distribution tokens are drawn from
+            self.temperature = temperature
             self.prev: torch.Tensor | None = None
             self.steps: list[torch.Tensor] = []
 
@@ -93,7 +96,7 @@ def _logprob_recorder_cls() -> type:
             import torch
 
             self._take(input_ids[:, -1])
-            self.prev = torch.log_softmax(scores.float(), dim=-1)
+            self.prev = torch.log_softmax(scores.float() / self.temperature, dim=-1)
             return scores
 
         def _take(self, chosen: torch.Tensor) -> None:
@@ -201,18 +204,17 @@ class HFBackend:
         input_ids = torch.tensor([[self.pad_id] * (width - len(s)) + s for s in seqs], device=device)
         attention = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs], device=device)
         sampling = params.temperature > 0
+        # Sampling knobs are set only when sampling: greedy with non-default ones makes transformers warn.
+        knobs = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": 0}
         gen_cfg = GenerationConfig(
             max_new_tokens=max(r.max_new_tokens for r in requests),
-            do_sample=sampling,
-            temperature=params.temperature if sampling else 1.0,
-            top_p=params.top_p if sampling else 1.0,
-            top_k=0,
             pad_token_id=self.pad_id,
             eos_token_id=sorted(self.stop_ids),
             use_cache=True,
+            **(knobs if sampling else {"do_sample": False}),
         )
         stopper = _stopping_criteria_cls()(self, requests, width, on_finish)
-        recorder = _logprob_recorder_cls()() if self.logprobs else None
+        recorder = _logprob_recorder_cls()(params.temperature if sampling else 1.0) if self.logprobs else None
         seed = hash(tuple(r.seed for r in requests)) % (2**31)
         with _generation_context(self.model, seed):
             out = self.model.generate(

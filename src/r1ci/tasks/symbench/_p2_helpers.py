@@ -21,9 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from r1ci.tasks.base import Question, Task
-
-TASKS: list[Task] = []  # helper module: no tasks here; present so an import-all registry loop treats every module alike
+from r1ci.tasks.base import Question
 
 MAX_ANSWER_CHARS = 4000
 """Longer answers are rejected outright: every legitimate answer in these tasks is far shorter."""
@@ -71,7 +69,10 @@ def numbers_close(answer: float | Fraction, gold: float | Fraction, *, rel: floa
     """Exact for two rationals when both tolerances are zero; otherwise |a-g| <= max(rel*|g|, abs_tol)."""
     if isinstance(answer, Fraction) and isinstance(gold, Fraction) and answer == gold:
         return True
-    a, g = float(answer), float(gold)
+    try:
+        a, g = float(answer), float(gold)
+    except OverflowError:  # a rational too large for a float is never "close" to a different value
+        return False
     if not (math.isfinite(a) and math.isfinite(g)):
         return False
     return abs(a - g) <= max(rel * abs(g), abs_tol)
@@ -161,3 +162,49 @@ def sample_dirs(folder: Path) -> list[Path]:
 def read_sample(d: Path) -> tuple[str, Any]:
     """(question text, parsed solution.json) of one published sample folder."""
     return (d / "question.txt").read_text(encoding="utf-8"), json.loads((d / "solution.json").read_text(encoding="utf-8"))
+
+
+MATH_PREAMBLE = '''import math
+from fractions import Fraction
+from math import comb, factorial, gcd, isqrt, lcm, perm, pi, sqrt
+
+
+def root(value):
+    """Square root, exact (a Fraction) when the argument is the square of a rational."""
+    q = Fraction(value)
+    n, d = isqrt(q.numerator), isqrt(q.denominator)
+    if n * n == q.numerator and d * d == q.denominator:
+        return Fraction(n, d)
+    return sqrt(q)
+
+
+def fmt(value):
+    """Integers and fractions exactly (3/8), floats to 6 decimals, tuples as (x, y)."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(fmt(v) for v in value) + ")"
+    if isinstance(value, float):
+        return str(round(value, 6))
+    return str(value)
+'''
+"""Shared by template-driven math tasks: what the generator runs before a template's code, and what the
+reference program starts with, so both compute the gold in exactly the same environment."""
+
+_COMPILED: dict[str, Any] = {}
+
+
+def run_solution(code: str, values: dict[str, Any]) -> Any:
+    """Run a template's solution lines (our own code, never model text) after `MATH_PREAMBLE`; returns `result`."""
+    for src in (MATH_PREAMBLE, code):
+        if src not in _COMPILED:
+            _COMPILED[src] = compile(src, "<template>", "exec")
+    env: dict[str, Any] = {}
+    exec(_COMPILED[MATH_PREAMBLE], env)
+    env.update(values)
+    exec(_COMPILED[code], env)
+    return env["result"]
+
+
+def solution_program(code: str, values: dict[str, Any]) -> str:
+    """The reference program for a template question: preamble, the drawn values, the solution, print."""
+    assignments = "\n".join(f"{k} = {v!r}" for k, v in values.items())
+    return f"{MATH_PREAMBLE}\n{assignments}\n{code}\nprint(fmt(result))\n"

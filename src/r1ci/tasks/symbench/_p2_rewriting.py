@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import random
 
-from r1ci.tasks.base import Task
-
-TASKS: list[Task] = []  # helper module: no tasks here; present so an import-all registry loop treats every module alike
 
 def run_methods(data: dict) -> list[int]:
     """Final counts, in `data["order"]`, after cycling `data["methods"]` from `data["initial"]`."""

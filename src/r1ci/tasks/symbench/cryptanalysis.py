@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import cells, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
-from r1ci.tasks.symbench.puzzle_io import cells, read_question_folder
 
 # difficulty -> (digits in the lock, letters in the lock, redundant extra guesses)
 LEVELS: dict[int, tuple[int, int, int]] = {1: (2, 2, 0), 2: (2, 2, 2), 3: (3, 2, 0), 4: (3, 2, 2), 5: (3, 2, 4)}

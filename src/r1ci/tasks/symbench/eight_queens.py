@@ -16,14 +16,14 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
-from r1ci.tasks.symbench.puzzle_io import (
+from r1ci.tasks.symbench._puzzle_io import (
     first_rejected,
     format_positions,
     parse_positions,
     program_from,
     read_question_folder,
 )
+from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
 
 # difficulty -> (board size, pre-placed queens (min, max), blocked cells (min, max))
 LEVELS: dict[int, tuple[int, tuple[int, int], tuple[int, int]]] = {

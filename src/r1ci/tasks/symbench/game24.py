@@ -23,8 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import first_rejected, program_from
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
-from r1ci.tasks.symbench.puzzle_io import first_rejected, program_from
 
 # difficulty -> (how many numbers, largest number, possible targets)
 LEVELS: dict[int, tuple[int, int, tuple[int, ...]]] = {
@@ -228,9 +228,16 @@ def _read_csv(path: Path, target: int, solve_missing: bool) -> list[Sample]:
     return out
 
 
+def _game24_folder(root: Path) -> Path:
+    base = root / "game24_dataset"
+    if not base.is_dir():
+        raise FileNotFoundError(f"SymBench reference folder {base} not found; set R1CI_DATA_DIR")
+    return base
+
+
 @lru_cache(maxsize=4)
 def _reference_cached(root: Path) -> tuple[Sample, ...]:
-    return tuple(_read_csv(root / "game24_dataset" / "24" / "24.csv", 24, solve_missing=True))
+    return tuple(_read_csv(_game24_folder(root) / "24" / "24.csv", 24, solve_missing=True))
 
 
 def reference(root: Path) -> list[Sample]:
@@ -240,7 +247,7 @@ def reference(root: Path) -> list[Sample]:
 
 def reference_varied(root: Path) -> list[Sample]:
     """The other published csv files: 2..80 numbers, targets 24..122880, each with a solution."""
-    base = root / "game24_dataset"
+    base = _game24_folder(root)
     out: list[Sample] = []
     for folder in sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: int(p.name)):
         files = sorted(folder.glob("*_number.csv"), key=lambda p: int(p.stem.split("_")[1]))

@@ -16,8 +16,8 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import flat, grid_text, parse_ints, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
-from r1ci.tasks.symbench.puzzle_io import flat, grid_text, parse_ints, program_from, read_question_folder
 
 # difficulty -> (grid size, number of moves)
 LEVELS: dict[int, tuple[int, int]] = {1: (2, 2), 2: (3, 3), 3: (4, 4), 4: (5, 6), 5: (6, 9)}

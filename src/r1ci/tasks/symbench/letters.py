@@ -95,7 +95,8 @@ def reference(root: Path) -> list[Sample]:
 def corrupt(gold: str, q: Question) -> str:
     """Right positions, count off by one."""
     m = _ANSWER_RE.fullmatch(gold)
-    assert m is not None
+    if m is None:
+        return ""
     return f"Count: {int(m.group(1)) + 1}, Positions: [{m.group(2)}]"
 
 

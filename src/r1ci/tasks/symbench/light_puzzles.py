@@ -13,8 +13,8 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import parse_ints, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
-from r1ci.tasks.symbench.puzzle_io import parse_ints, program_from, read_question_folder
 
 # difficulty -> (grid size, number of buttons, number of rounds)
 LEVELS: dict[int, tuple[int, int, int]] = {

@@ -20,14 +20,14 @@ import re
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench.common import symbench_task
-from r1ci.tasks.symbench.puzzle_io import (
+from r1ci.tasks.symbench._puzzle_io import (
     first_rejected,
     format_positions,
     grid_text,
     parse_positions,
     read_question_folder,
 )
+from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (grid size, cells to select, value range, constraint)
 LEVELS: dict[int, tuple[int, int, tuple[int, int], str]] = {
@@ -53,7 +53,8 @@ def satisfies(grid: list[list[int]], chosen: list[tuple[int, int]], constraint: 
 
 def _place_sum(n: int, k: int, lo: int, hi: int, rng: random.Random) -> dict[tuple[int, int], int] | None:
     values = rng.sample(range(lo, hi + 1), k)
-    cells = [(0, n - 1)] + rng.sample([(r, c) for r in range(n) for c in range(n) if (r, c) != (0, n - 1)], n * n - 1)
+    others = [(r, c) for r in range(n) for c in range(n) if (r, c) != (0, n - 1)]
+    cells = [(0, n - 1), *rng.sample(others, n * n - 1)]
     placed: dict[tuple[int, int], int] = {}
     row_sum, col_sum = [0] * n, [0] * n
     for v in values:
@@ -89,8 +90,8 @@ def _place_product(n: int, k: int, lo: int, hi: int, rng: random.Random) -> dict
     chosen |= set(rng.sample(free, k - len(chosen)))
     neg_vals = rng.sample(range(lo, 0), len(negatives))
     pos_vals = rng.sample(range(1, hi + 1), k - len(negatives))
-    placed = dict(zip(sorted(negatives), neg_vals))
-    placed.update(zip(sorted(chosen - negatives), pos_vals))
+    placed = dict(zip(sorted(negatives), neg_vals, strict=True))
+    placed.update(zip(sorted(chosen - negatives), pos_vals, strict=True))
     return placed
 
 

@@ -21,8 +21,8 @@ import string
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
-from r1ci.tasks.symbench.puzzle_io import program_from, read_question_folder
 
 # difficulty -> (number of rounds, Chi allowed)
 LEVELS: dict[int, tuple[int, bool]] = {1: (1, False), 2: (3, False), 3: (3, True), 4: (5, True), 5: (8, True)}

@@ -16,8 +16,8 @@ import string
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import cells, flat, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
-from r1ci.tasks.symbench.puzzle_io import cells, flat, program_from, read_question_folder
 
 OPERATIONS: dict[str, str] = {
     "rotate_cw": "rotate the matrix 90 degrees clockwise",
@@ -50,13 +50,13 @@ def transform(matrix: list[list[str]], ops: list[str]) -> list[list[str]]:
     m = [list(row) for row in matrix]
     for op in ops:
         if op == "rotate_cw":
-            m = [list(row) for row in zip(*m[::-1])]
+            m = [list(row) for row in zip(*m[::-1], strict=True)]
         elif op == "rotate_ccw":
-            m = [list(row) for row in zip(*m)][::-1]
+            m = [list(row) for row in zip(*m, strict=True)][::-1]
         elif op == "rotate_180":
             m = [row[::-1] for row in m[::-1]]
         elif op == "transpose":
-            m = [list(row) for row in zip(*m)]
+            m = [list(row) for row in zip(*m, strict=True)]
         elif op == "flip_horizontal":
             m = [row[::-1] for row in m]
         elif op == "flip_vertical":

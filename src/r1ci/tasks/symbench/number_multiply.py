@@ -17,8 +17,8 @@ import re
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import sample_dirs
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
-from r1ci.tasks.symbench.puzzle_io import sample_dirs
 
 # difficulty -> digit-length patterns to choose from
 LEVELS: dict[int, tuple[tuple[int, ...], ...]] = {

@@ -13,8 +13,8 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import flat, grid_text, parse_numbers, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
-from r1ci.tasks.symbench.puzzle_io import flat, grid_text, parse_numbers, program_from, read_question_folder
 
 # difficulty -> (matrix sizes, window sizes, pooling types, strides, value range)
 LEVELS: dict[int, tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...], tuple[int, int]]] = {
@@ -84,7 +84,7 @@ def check(answer: str, q: Question) -> bool:
     if got is None or len(got) != len(expected):
         return False
     tol = AVERAGE_TOLERANCE if m["kind"] == "average" else 1e-9
-    return all(abs(g - e) <= tol for g, e in zip(got, expected))
+    return all(abs(g - e) <= tol for g, e in zip(got, expected, strict=True))
 
 
 def reference(root: Path) -> list[Sample]:

@@ -16,8 +16,8 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.symbench._puzzle_io import cells, first_rejected, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
-from r1ci.tasks.symbench.puzzle_io import cells, first_rejected, program_from, read_question_folder
 
 BLANKS: dict[int, tuple[int, int]] = {1: (18, 24), 2: (28, 34), 3: (38, 44), 4: (46, 52), 5: (54, 58)}
 
@@ -41,7 +41,7 @@ def full_grid(rng: random.Random) -> list[list[int]]:
     rows, cols = _shuffled_groups(rng), _shuffled_groups(rng)
     grid = [[digits[base[r][c] - 1] for c in cols] for r in rows]
     if rng.random() < 0.5:
-        grid = [list(row) for row in zip(*grid)]
+        grid = [list(row) for row in zip(*grid, strict=True)]
     return grid
 
 
@@ -54,7 +54,7 @@ def is_solution(puzzle: list[list[int]], grid: list[list[int]]) -> bool:
             if puzzle[r][c] and puzzle[r][c] != grid[r][c]:
                 return False
     boxes = [[grid[r][c] for r in range(br, br + 3) for c in range(bc, bc + 3)] for br in (0, 3, 6) for bc in (0, 3, 6)]
-    return (all(set(row) == full for row in grid) and all(set(col) == full for col in zip(*grid))
+    return (all(set(row) == full for row in grid) and all(set(col) == full for col in zip(*grid, strict=True))
             and all(set(box) == full for box in boxes))
 
 

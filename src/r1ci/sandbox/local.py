@@ -1,0 +1,824 @@
+"""`LocalExecutor`: the fork-server pool on this machine.
+
+One reactor thread owns everything asynchronous: it starts the fork server, sends it requests, reads
+every child's stdout/stderr pipe through one selector (bounded buffers: a flood is drained and
+discarded, then killed), matches the server's exit reports to jobs, runs session turns and expires
+idle sessions. Callers only touch a queue and futures, so `run`, `run_many`, `arun` and the HTTP
+service can all share one executor from any thread or event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import r1ci
+from r1ci.sandbox import wire
+from r1ci.sandbox.executor import Executor, SandboxError, check_code
+from r1ci.sandbox.forkserver import DEFAULT_PRELOAD
+from r1ci.sandbox.isolation import KERNEL_LAYERS, LAYER_HELP, Layers
+from r1ci.sandbox.limits import SandboxLimits
+from r1ci.sandbox.result import BoundedBuffer, ExecutionResult, classify
+
+log = logging.getLogger("r1ci.sandbox")
+
+# Far above login users, systemd dynamic users (61184-65519) and typical /etc/subuid ranges (100000+).
+DEFAULT_UID_BASE = 1_000_000_000
+_EXIT_GRACE_S = 1.0  # wait this long for pipes to close after the child is reaped
+_BACKSTOP_S = 10.0  # if the fork server never reports a child, give up this long after its deadline
+_warned_layers: set[str] = set()
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class _Job:
+    id: int
+    code: str
+    limits: SandboxLimits
+    stdin: str | None
+    session_id: str | None
+    future: Future[ExecutionResult]
+    out: BoundedBuffer
+    err: BoundedBuffer
+    meta: bytearray = field(default_factory=bytearray)
+    fds: dict[int, str] = field(default_factory=dict)  # read end -> "out" | "err" | "meta"
+    exit: dict[str, Any] | None = None
+    turn: dict[str, Any] | None = None  # session turns: the child's end-of-turn report
+    started: float = 0.0
+    deadline: float = 0.0
+    grace_until: float | None = None
+    flood_killed: bool = False
+    session_restarted: bool = False
+
+
+@dataclass
+class _Session:
+    sid: str
+    proc_id: int
+    ctrl: socket.socket
+    last_used: float
+    busy: _Job | None = None
+    queue: deque[_Job] = field(default_factory=deque)
+    turns: int = 0
+
+
+class LocalExecutor(Executor):
+    """A pool of sandboxed executions forked from one pre-warmed server process.
+
+    `workers` bounds concurrently running snippets (default: the CPUs this process may use).
+    `limits` are the defaults that per-call arguments override. `disable_layers` turns kernel layers
+    off on purpose (e.g. to test the fallbacks); unavailable ones are reported by `info()` and warned
+    about once. Sessions (`session_id=...`) keep one child alive across calls and expire after
+    `session_idle_s` without use; at most `max_sessions` live at once (least recently used evicted).
+    `prefork` children are kept forked and set up ahead of need (default: min(workers, 8), at least 2).
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        limits: SandboxLimits | None = None,
+        preload: Sequence[str] = DEFAULT_PRELOAD,
+        warmup: bool = True,
+        disable_layers: Sequence[str] = (),
+        uid_base: int = DEFAULT_UID_BASE,
+        max_sessions: int = 64,
+        session_idle_s: float = 600.0,
+        startup_timeout_s: float = 120.0,
+        prefork: int | None = None,
+    ) -> None:
+        if sys.platform != "linux":
+            raise SandboxError(
+                f"the local sandbox needs Linux (fork, namespaces, rlimits); this is {sys.platform}"
+            )
+        unknown = set(disable_layers) - set(KERNEL_LAYERS)
+        if unknown:
+            raise ValueError(
+                f"unknown layers {sorted(unknown)} in disable_layers; choose from {KERNEL_LAYERS}"
+            )
+        self.workers = workers if workers is not None else default_workers()
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        self.limits = limits or SandboxLimits()
+        self.max_sessions = max_sessions
+        self.session_idle_s = session_idle_s
+        self._startup_timeout_s = startup_timeout_s
+        self._config = {
+            "preload": list(preload),
+            "warmup": warmup,
+            "disabled_layers": sorted(disable_layers),
+            "uid_base": uid_base,
+            "prefork": prefork if prefork is not None else max(2, min(self.workers, 8)),
+            "disk_mb": self.limits.disk_mb,
+            "slots": 2 * self.workers + max_sessions + 16,
+        }
+        self._owner_pid = os.getpid()
+        self._lock = threading.Lock()
+        self._pending: deque[_Job] = deque()
+        self._commands: deque[tuple[str, Any]] = deque()
+        self._ids = itertools.count(1)
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._closing = False
+        self._closed = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._server_info: dict[str, Any] = {}
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # reactor-thread state
+        self._sel: selectors.BaseSelector | None = None
+        self._server: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._running: dict[int, _Job] = {}  # one-shot jobs by request id
+        self._sessions: dict[str, _Session] = {}
+        self._session_procs: dict[int, _Session] = {}  # session process request id -> session
+        self._busy = 0  # one-shots + session turns running now
+
+    # -------------------------------------------------------------------------------------- public
+
+    def submit(
+        self,
+        code: str,
+        *,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+        max_output_bytes: int | None = None,
+        session_id: str | None = None,
+        stdin: str | None = None,
+    ) -> Future[ExecutionResult]:
+        check_code(code)
+        if os.getpid() != self._owner_pid:
+            raise SandboxError(
+                "this LocalExecutor belongs to the process that created it; create a new one here"
+            )
+        limits = self.limits.override(timeout_s, memory_mb, max_output_bytes)
+        future: Future[ExecutionResult] = Future()
+        job = _Job(
+            id=next(self._ids),
+            code=code,
+            limits=limits,
+            stdin=stdin,
+            session_id=session_id,
+            future=future,
+            out=BoundedBuffer(limits.max_output_bytes),
+            err=BoundedBuffer(limits.max_output_bytes),
+        )
+        with self._lock:
+            if self._closing:
+                raise SandboxError("this executor is closed")
+            self._pending.append(job)
+            self._start_thread()
+        self._wake()
+        return future
+
+    def close_session(self, session_id: str) -> None:
+        with self._lock:
+            if self._thread is None or self._closing:
+                return
+            self._commands.append(("close_session", session_id))
+        self._wake()
+
+    def wait_ready(self) -> None:
+        """Start the fork server if needed and block until it serves (raises SandboxError if it cannot)."""
+        with self._lock:
+            if self._closing:
+                raise SandboxError("this executor is closed")
+            self._start_thread()
+        if not self._ready.wait(self._startup_timeout_s + 5):
+            raise SandboxError(f"the fork server did not start within {self._startup_timeout_s}s")
+        if self._startup_error is not None:
+            raise SandboxError(
+                f"the fork server failed to start: {self._startup_error}"
+            ) from self._startup_error
+
+    @property
+    def layers(self) -> Layers:
+        self.wait_ready()
+        return Layers.from_dict(self._server_info["layers"])
+
+    def info(self) -> dict[str, Any]:
+        self.wait_ready()
+        layers = Layers.from_dict(self._server_info["layers"])
+        return {
+            "backend": "local fork server",
+            "workers": self.workers,
+            "server_pid": self._server_info["pid"],
+            "euid": self._server_info["euid"],
+            "python": self._server_info["python"],
+            "preloaded": self._server_info["preloaded"],
+            "warnings": self._server_info["warnings"],
+            "layers": {name: getattr(layers, name) for name in KERNEL_LAYERS}
+            | {"rlimits": True, "audit_guard": True, "process_cleanup": True},
+            "missing": layers.missing,
+            "limits": self.limits.model_dump(),
+        }
+
+    def server_pid(self) -> int:
+        self.wait_ready()
+        return int(self._server_info["pid"])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closing:
+                thread = self._thread
+            else:
+                self._closing = True
+                thread = self._thread
+        self._wake()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
+
+    # ------------------------------------------------------------------------------- reactor set-up
+
+    def _start_thread(self) -> None:
+        # The reactor thread also spawns the fork server: the server's PR_SET_PDEATHSIG fires when the
+        # *thread* that forked it exits, so that thread must live exactly as long as the executor.
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._reactor, name="r1ci-sandbox-reactor", daemon=True)
+            self._thread.start()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"x")
+
+    def _spawn_server(self) -> None:
+        parent_sock, child_sock = wire.socketpair()
+        config = dict(self._config, parent_pid=os.getpid())
+        src_dir = os.path.dirname(os.path.dirname(os.path.abspath(r1ci.__file__)))
+        boot = (
+            f"import sys; sys.path.insert(0, {src_dir!r}); "
+            f"from r1ci.sandbox.forkserver import main; main({child_sock.fileno()}, sys.argv[1])"
+        )
+        try:
+            self._server = subprocess.Popen(
+                [sys.executable, "-I", "-c", boot, json.dumps(config)],
+                pass_fds=[child_sock.fileno()],
+                env=server_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                cwd="/",
+            )
+        finally:
+            child_sock.close()
+        parent_sock.settimeout(self._startup_timeout_s)
+        try:
+            got = wire.recv(parent_sock)
+        except (TimeoutError, OSError) as exc:
+            raise SandboxError(f"the fork server did not report ready: {exc}") from exc
+        if got is None or got[0].get("op") != "ready":
+            detail = got[0].get("error", "") if got else "it exited (see its traceback above)"
+            raise SandboxError(f"the fork server failed to start: {detail}")
+        self._server_info = got[0]
+        parent_sock.setblocking(False)
+        self._sock = parent_sock
+        assert self._sel is not None
+        self._sel.register(parent_sock, selectors.EVENT_READ, ("server", None))
+        _warn_missing_layers(Layers.from_dict(self._server_info["layers"]), self._server_info["warnings"])
+
+    def _stop_server(self) -> None:
+        if self._sock is not None:
+            assert self._sel is not None
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(self._sock)
+            with contextlib.suppress(OSError):
+                wire.send(self._sock, {"op": "shutdown"})
+            self._sock.close()
+            self._sock = None
+        if self._server is not None:
+            try:
+                self._server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._server.kill()
+                self._server.wait()
+            self._server = None
+
+    # ------------------------------------------------------------------------------------ the loop
+
+    def _reactor(self) -> None:
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
+        try:
+            self._spawn_server()
+        except BaseException as exc:
+            self._startup_error = exc
+            self._ready.set()
+            self._fail_pending(exc)
+            self._closing = True
+            self._sel.close()
+            return
+        self._ready.set()
+        try:
+            while not self._closing:
+                self._admit()
+                for key, _ in self._sel.select(self._next_timeout()):
+                    kind, obj = key.data
+                    if kind == "wake":
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(self._wake_r, 4096)
+                    elif kind == "server":
+                        self._on_server()
+                    elif kind == "pipe":
+                        self._on_pipe(key.fd, obj)
+                    elif kind == "ctrl":
+                        self._on_ctrl(obj)
+                self._run_commands()
+                self._timers()
+        except BaseException as exc:  # never leave callers waiting forever
+            log.exception("r1ci sandbox reactor crashed")
+            self._startup_error = exc
+        finally:
+            self._closing = True
+            self._stop_server()  # the server kills every child it still has
+            for job in list(self._running.values()):
+                self._force_finish(job, "killed", "r1ci sandbox: executor closed before the snippet finished")
+            self._fail_sessions("executor closed before the snippet finished")
+            self._fail_pending(SandboxError("executor closed"))
+            self._sel.close()
+            self._closed.set()
+
+    def _next_timeout(self) -> float:
+        now = time.monotonic()
+        wait = 1.0  # session idle expiry resolution
+        for job in self._all_active():
+            wait = min(wait, job.deadline + (0 if job.session_id else _BACKSTOP_S) - now)
+            if job.grace_until is not None:
+                wait = min(wait, job.grace_until - now)
+        return max(0.0, wait)
+
+    def _all_active(self) -> list[_Job]:
+        return list(self._running.values()) + [s.busy for s in self._sessions.values() if s.busy is not None]
+
+    def _fail_pending(self, exc: BaseException) -> None:
+        with self._lock:
+            pending, self._pending = list(self._pending), deque()
+        for job in pending:
+            if not job.future.done():
+                job.future.set_exception(SandboxError(str(exc)))
+
+    def _run_commands(self) -> None:
+        while self._commands:
+            cmd, arg = self._commands.popleft()
+            if cmd == "close_session":
+                session = self._sessions.get(arg)
+                if session is not None and session.busy is None and not session.queue:
+                    self._end_session(session, "closed")
+
+    # ---------------------------------------------------------------------------------- admission
+
+    def _admit(self) -> None:
+        while self._busy < self.workers and self._sock is not None:
+            job = self._next_startable()
+            if job is None:
+                return
+            if job.session_id is None:
+                self._start_oneshot(job)
+            else:
+                self._start_turn(job)
+
+    def _next_startable(self) -> _Job | None:
+        # Queued turns of idle sessions first (they were submitted earlier), then new submissions.
+        for session in self._sessions.values():
+            if session.busy is None and session.queue:
+                return session.queue.popleft()
+        with self._lock:
+            while self._pending:
+                job = self._pending.popleft()
+                session = self._sessions.get(job.session_id) if job.session_id else None
+                if session is not None and session.busy is not None:
+                    session.queue.append(job)  # one turn at a time per session
+                    continue
+                return job
+        return None
+
+    def _open_pipes(self, job: _Job) -> list[int]:
+        """-> write ends for the child [stdout, stderr, meta]; read ends are registered on the selector."""
+        assert self._sel is not None
+        writers = []
+        for name in ("out", "err", "meta"):
+            r, w = os.pipe2(os.O_CLOEXEC)
+            os.set_blocking(r, False)
+            job.fds[r] = name
+            self._sel.register(r, selectors.EVENT_READ, ("pipe", job))
+            writers.append(w)
+        return writers
+
+    def _start_oneshot(self, job: _Job) -> None:
+        assert self._sock is not None
+        code_fd = wire.code_memfd(job.code)
+        out_w, err_w, meta_w = self._open_pipes(job)
+        fds = [code_fd, out_w, err_w, meta_w]
+        if job.stdin is not None:
+            fds.append(wire.code_memfd(job.stdin, "stdin"))
+        job.started = time.monotonic()
+        job.deadline = job.started + job.limits.timeout_s
+        self._running[job.id] = job
+        self._busy += 1
+        try:
+            wire.send(
+                self._sock,
+                {"op": "run", "id": job.id, "mode": "oneshot", "limits": job.limits.to_wire()},
+                fds,
+            )
+        except OSError:
+            pass  # the server is gone; _on_server sees EOF and finishes this job as killed
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    # ------------------------------------------------------------------------------------ sessions
+
+    def _start_turn(self, job: _Job) -> None:
+        assert job.session_id is not None
+        session = self._sessions.get(job.session_id)
+        if session is None:
+            session = self._new_session(job)
+            if session is None:
+                return
+        session.busy = job
+        session.turns += 1
+        session.last_used = time.monotonic()
+        self._busy += 1
+        job.started = time.monotonic()
+        job.deadline = job.started + job.limits.timeout_s
+        code_fd = wire.code_memfd(job.code)
+        out_w, err_w, meta_w = self._open_pipes(job)
+        os.close(meta_w)  # sessions report through the control socket instead
+        fds = [code_fd, out_w, err_w]
+        if job.stdin is not None:
+            fds.append(wire.code_memfd(job.stdin, "stdin"))
+        try:
+            wire.send(session.ctrl, {"cpu_s": job.limits.to_wire()["cpu_s"]}, fds)
+        except OSError:
+            pass  # the session died; its exit report finishes this turn
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _new_session(self, job: _Job) -> _Session | None:
+        assert self._sock is not None and self._sel is not None and job.session_id is not None
+        if len(self._sessions) >= self.max_sessions:
+            idle = [s for s in self._sessions.values() if s.busy is None and not s.queue]
+            if not idle:
+                self._finish_error(job, f"too many busy sessions (max_sessions={self.max_sessions})")
+                return None
+            self._end_session(min(idle, key=lambda s: s.last_used), "evicted")
+        ours, theirs = wire.socketpair()
+        proc_id = next(self._ids)
+        try:
+            wire.send(
+                self._sock,
+                {"op": "run", "id": proc_id, "mode": "session", "limits": job.limits.to_wire()},
+                [theirs.fileno()],
+            )
+        except OSError:
+            pass
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        session = _Session(job.session_id, proc_id, ours, time.monotonic())
+        self._sessions[job.session_id] = session
+        self._session_procs[proc_id] = session
+        self._sel.register(ours, selectors.EVENT_READ, ("ctrl", session))
+        return session
+
+    def _on_ctrl(self, session: _Session) -> None:
+        try:
+            data = session.ctrl.recv(wire.MAX_MESSAGE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            # The child is gone (its exit report from the server finishes any running turn).
+            assert self._sel is not None
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(session.ctrl)
+            return
+        job = session.busy
+        if job is None:
+            return
+        try:
+            report = json.loads(data)
+            report = {"exit_code": int(report["exit_code"]), "memory_error": bool(report.get("memory_error"))}
+        except (ValueError, TypeError, KeyError):
+            self._kill_job(job, "garbled session report")  # the snippet wrote to the control socket
+            return
+        job.turn = report
+        self._maybe_finish(job)
+
+    def _end_session(self, session: _Session, reason: str) -> None:
+        assert self._sel is not None
+        self._sessions.pop(session.sid, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(session.ctrl)
+        session.ctrl.close()
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                wire.send(self._sock, {"op": "kill", "id": session.proc_id, "reason": reason})
+        with self._lock:
+            self._pending.extendleft(reversed(session.queue))  # they restart on a fresh session
+        session.queue.clear()
+
+    def _fail_sessions(self, reason: str) -> None:
+        for session in list(self._sessions.values()):
+            if session.busy is not None:
+                self._force_finish(session.busy, "killed", f"r1ci sandbox: {reason}")
+            self._end_session(session, reason)
+
+    # --------------------------------------------------------------------------------------- events
+
+    def _on_server(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                got = wire.recv(self._sock)
+            except BlockingIOError:
+                return
+            except OSError:
+                got = None
+            if got is None:
+                self._server_died()
+                return
+            msg, fds = got
+            for fd in fds:
+                os.close(fd)
+            if msg.get("op") != "exit":
+                continue
+            req_id = int(msg["id"])
+            job = self._running.get(req_id)
+            if job is not None:
+                job.exit = msg
+                self._maybe_finish(job)
+                continue
+            session = self._session_procs.pop(req_id, None)
+            if session is not None:
+                self._session_exited(session, msg)
+
+    def _session_exited(self, session: _Session, msg: dict[str, Any]) -> None:
+        if self._sessions.get(session.sid) is session:
+            self._end_session(session, "exited")
+        job = session.busy
+        if job is not None and not job.future.done():
+            job.exit = msg
+            job.turn = None
+            self._maybe_finish(job)
+
+    def _server_died(self) -> None:
+        log.error("r1ci sandbox: the fork server died; restarting it")
+        assert self._sel is not None and self._sock is not None
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(self._sock)
+        self._sock.close()
+        self._sock = None
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                self._server.wait(timeout=5)
+            self._server = None
+        for job in list(self._running.values()):
+            self._force_finish(job, "killed", "r1ci sandbox: the fork server died during this execution")
+        self._fail_sessions("the fork server died")
+        self._session_procs.clear()
+        if not self._closing:
+            try:
+                self._spawn_server()
+            except BaseException as exc:
+                self._startup_error = exc
+                self._closing = True
+
+    def _on_pipe(self, fd: int, job: _Job) -> None:
+        name = job.fds.get(fd)
+        if name is None:
+            return
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close_fd(job, fd)
+            self._maybe_finish(job)
+            return
+        if name == "meta":
+            if len(job.meta) < 4096:
+                job.meta += data
+            return
+        (job.out if name == "out" else job.err).write(data)
+        dropped = job.out.dropped + job.err.dropped
+        if dropped > job.limits.kill_output_bytes and not job.flood_killed:
+            job.flood_killed = True
+            self._kill_job(job, "output")
+
+    def _kill_job(self, job: _Job, reason: str) -> None:
+        if self._sock is None:
+            return
+        if job.session_id is not None:
+            session = self._sessions.get(job.session_id)
+            target = session.proc_id if session is not None else None
+        else:
+            target = job.id
+        if target is not None:
+            with contextlib.suppress(OSError):
+                wire.send(self._sock, {"op": "kill", "id": target, "reason": reason})
+
+    def _timers(self) -> None:
+        now = time.monotonic()
+        for job in self._all_active():
+            if job.grace_until is not None and now >= job.grace_until:
+                self._finish(job)  # a leftover process kept the pipes open: stop waiting for it
+            elif job.session_id is not None and job.exit is None and job.turn is None and now >= job.deadline:
+                self._kill_job(job, "timeout")  # session turns are timed here; one-shots by the server
+                job.deadline = now + _BACKSTOP_S
+            elif job.session_id is None and job.exit is None and now >= job.deadline + _BACKSTOP_S:
+                self._kill_job(job, "timeout")
+                self._force_finish(job, "killed", "r1ci sandbox: the fork server never reported this child")
+        for session in list(self._sessions.values()):
+            if session.busy is None and not session.queue and now - session.last_used > self.session_idle_s:
+                self._end_session(session, "idle")
+
+    # ------------------------------------------------------------------------------------- finishing
+
+    def _close_fd(self, job: _Job, fd: int) -> None:
+        assert self._sel is not None
+        job.fds.pop(fd, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(fd)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+    def _maybe_finish(self, job: _Job) -> None:
+        ended = job.exit is not None or job.turn is not None
+        if not ended or job.future.done():
+            return
+        if not job.fds:
+            self._finish(job)
+        elif job.grace_until is None:
+            job.grace_until = time.monotonic() + _EXIT_GRACE_S
+
+    def _release(self, job: _Job) -> None:
+        for fd in list(job.fds):
+            self._close_fd(job, fd)
+        if job.session_id is None:
+            if self._running.pop(job.id, None) is not None:
+                self._busy -= 1
+            return
+        session = self._sessions.get(job.session_id)
+        if session is not None and session.busy is job:
+            session.busy = None
+            session.last_used = time.monotonic()
+            self._busy -= 1
+        elif job.started:
+            self._busy -= 1  # its session already ended (died, killed or timed out)
+
+    def _finish(self, job: _Job) -> None:
+        if job.future.done():
+            return
+        self._release(job)
+        report = job.turn if job.turn is not None else {}
+        if job.exit is not None and "error" in job.exit:
+            job.future.set_result(self._error_result(job, job.exit["error"]))
+            return
+        if job.turn is not None:
+            exit_code: int | None = int(report["exit_code"])
+            killed_for = None
+            memory_error = bool(report.get("memory_error"))
+            wall = time.monotonic() - job.started
+            cpu, rss = 0.0, 0.0
+        else:
+            assert job.exit is not None
+            exit_code = job.exit.get("exit_code")
+            killed_for = job.exit.get("killed_for")
+            memory_error = _meta_flag(job.meta, "memory_error")
+            wall = float(job.exit.get("wall_s", time.monotonic() - job.started))
+            cpu, rss = float(job.exit.get("cpu_s", 0.0)), float(job.exit.get("max_rss_kb", 0)) / 1024
+        status, timed_out, memory_exceeded = classify(
+            exit_code, killed_for=killed_for, memory_error=memory_error
+        )
+        stderr = job.err.text() + _sandbox_note(status, killed_for, exit_code, job.limits)
+        extra: dict[str, Any] = {}
+        if job.session_id is not None:
+            extra["session_id"] = job.session_id
+            extra["session_alive"] = job.turn is not None
+        job.future.set_result(
+            ExecutionResult(
+                stdout=job.out.text(),
+                stderr=stderr,
+                exit_code=exit_code,
+                timed_out=timed_out,
+                memory_exceeded=memory_exceeded,
+                truncated=job.out.truncated or job.err.truncated,
+                duration_s=wall,
+                status=status,
+                cpu_s=cpu,
+                max_rss_mb=rss,
+                extra=extra,
+            )
+        )
+
+    def _force_finish(self, job: _Job | None, status: str, note: str) -> None:
+        if job is None or job.future.done():
+            return
+        self._release(job)
+        job.future.set_result(
+            ExecutionResult(
+                stdout=job.out.text(),
+                stderr=job.err.text() + note + "\n",
+                exit_code=None,
+                truncated=job.out.truncated or job.err.truncated,
+                duration_s=time.monotonic() - job.started if job.started else 0.0,
+                status="killed" if status == "killed" else "error",
+            )
+        )
+
+    def _finish_error(self, job: _Job, message: str) -> None:
+        if not job.future.done():
+            job.future.set_result(self._error_result(job, message))
+
+    @staticmethod
+    def _error_result(job: _Job, message: str) -> ExecutionResult:
+        return ExecutionResult(stderr=f"r1ci sandbox: {message}\n", exit_code=None, status="error")
+
+
+def _meta_flag(meta: bytes | bytearray, key: str) -> bool:
+    try:
+        return bool(json.loads(bytes(meta)).get(key))
+    except (ValueError, AttributeError):
+        return False
+
+
+def _sandbox_note(status: str, killed_for: str | None, exit_code: int | None, limits: SandboxLimits) -> str:
+    """One line telling the reader (often a model) which limit ended the snippet."""
+    if status == "timeout":
+        if killed_for == "timeout":
+            return f"\nr1ci sandbox: killed after the {limits.timeout_s:g}s wall-clock limit\n"
+        return "\nr1ci sandbox: killed at the CPU-time limit\n"
+    if killed_for == "output":
+        return f"\nr1ci sandbox: killed after printing more than {limits.kill_output_bytes} bytes\n"
+    if status == "killed" and exit_code is not None and exit_code < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-exit_code).name
+        except ValueError:
+            name = f"signal {-exit_code}"
+        return f"\nr1ci sandbox: the process was killed by {name}\n"
+    return ""
+
+
+def server_environment() -> dict[str, str]:
+    """The fork server's whole environment: nothing secret is inherited, so no child can leak it."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": "/",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
+    for name in ("LD_LIBRARY_PATH", "TZ"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def _warn_missing_layers(layers: Layers, warnings: list[str]) -> None:
+    """Warn once per process and layer, loudly: a missing layer weakens what the sandbox promises."""
+    for name, reason in layers.missing.items():
+        if name in _warned_layers:
+            continue
+        _warned_layers.add(name)
+        log.warning(
+            "r1ci sandbox: isolation layer %r is OFF (%s). Still enforced: rlimits, audit guard, "
+            "process cleanup and every other available layer. Without it: %s is not guaranteed.",
+            name,
+            reason,
+            LAYER_HELP[name],
+        )
+    for text in warnings:
+        if text not in _warned_layers:
+            _warned_layers.add(text)
+            log.warning("r1ci sandbox: %s", text)

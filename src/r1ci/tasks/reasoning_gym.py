@@ -1,0 +1,381 @@
+"""Reasoning-Gym: 80 procedural datasets from `reasoning-gym==0.1.25`, one `Task` each (same name).
+
+Which 80: every dataset of the package whose entries carry a gold answer that its own verifier
+accepts (checked over all difficulties below), that generates 100 questions in well under a second
+or two, whose metadata is JSON, and whose verifier is trustworthy. Left out, and why:
+  no gold answer (verifier only): boxnet, graph_color, propositional_logic, rubiks_cube, rush_hour;
+  too slow to generate (>1.5 s per 100): futoshiki, knight_swap, zebra_puzzles, puzzle24, sokoban,
+  intermediate_integration, sudoku, polynomial_equations; huge prompts or answers: arc_agi, rearc,
+  palindrome_partitioning, codeio (also writes files and prints while generating); metadata not JSON:
+  gsm_symbolic; broken verifier (`bool("False")` is True): game_of_life_halting; twins of SymBench
+  tasks (kept out so a held-out kind never reappears under another name): string_insertion,
+  string_splitting, string_synthesis, mahjong_puzzle, pool_matrix, n_queens; and composite.
+
+Difficulty: Reasoning-Gym curricula have per-attribute levels; our knob 1..5 maps onto global levels
+0..max_level spread evenly (`max_level` per dataset is the highest level that generates quickly and
+whose golds verify in this version). `difficulty=None` uses the dataset's own default config. A raw
+config dict (`reasoning_gym_task(name, config={...})` or `task.extra["config"]`) overrides both.
+
+Scoring: the dataset's `score_answer` on the extracted `<<<...>>>` text. Several verifiers give
+partial credit (0.01 for any wrong answer, similarity scores); the reward is outcome-only, as in
+the paper: 1.0 when `score_answer` returns 1.0, else 0.0 (`partial_credit=True` keeps the raw score).
+Each question's metadata holds the dataset, the config and the dataset's own entry metadata
+(round-tripped through JSON at generation, so a question re-read from JSONL grades the same).
+
+Seeds: question i of (task, seed) comes from a dataset seeded by a hash of (task, seed, i // 500),
+so it is the same whatever n is, and different seeds never share questions (Reasoning-Gym itself
+seeds item i with seed + i, so plain seeds 0 and 1 would overlap).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import cache
+from typing import Any
+
+from r1ci.tasks.answers import ANSWER_INSTRUCTION
+from r1ci.tasks.base import Question, Task, with_instruction
+
+DIFFICULTIES = (1, 2, 3, 4, 5)
+_BLOCK = 500  # questions per underlying dataset instance (see "Seeds" above)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    max_level: int | None
+    """Highest usable curriculum global level; None or 0 = no difficulty knob (defaults only)."""
+    levels: tuple[int, ...] | None = None
+    """Explicit global level for difficulties 1..5, where the even spread hits a broken level."""
+
+    def level_for(self, difficulty: int) -> int:
+        if self.levels is not None:
+            return self.levels[difficulty - 1]
+        assert self.max_level
+        return int((difficulty - 1) * self.max_level / 4 + 0.5)
+
+    @property
+    def difficulties(self) -> tuple[int, ...]:
+        return DIFFICULTIES if (self.levels or self.max_level) else ()
+
+
+def _spec(name: str, max_level: int | None, levels: tuple[int, ...] | None = None) -> DatasetSpec:
+    return DatasetSpec(name, max_level, levels)
+
+
+# Measured on reasoning-gym 0.1.25: at every level up to max_level all golds of 100 questions verify
+# and generation takes < ~2.5 s per 100; the level above was slower, failed validation or had golds
+# its own verifier rejects (caesar_cipher, survo, tsumego, jugs, string_manipulation, countdown).
+SPECS: dict[str, DatasetSpec] = {
+    s.name: s
+    for s in (
+        _spec("ab", 3), _spec("acre", None), _spec("advanced_geometry", 3), _spec("aiw", 8),
+        _spec("arc_1d", 2), _spec("base_conversion", 4), _spec("basic_arithmetic", 4), _spec("bf", 1),
+        _spec("binary_alternation", 3), _spec("binary_matrix", 3), _spec("bitwise_arithmetic", 9),
+        _spec("caesar_cipher", 1), _spec("calendar_arithmetic", 3), _spec("chain_sum", 10),
+        _spec("circuit_logic", 4), _spec("coin_flip", 12), _spec("color_cube_rotation", 4),
+        _spec("complex_arithmetic", 3), _spec("count_bits", 4), _spec("count_primes", 4),
+        _spec("countdown", 1), _spec("course_schedule", 4), _spec("cryptarithm", 3),
+        _spec("decimal_arithmetic", 3), _spec("decimal_chain_sum", 4), _spec("dice", 3),
+        _spec("emoji_mystery", 5), _spec("family_relationships", 8), _spec("figlet_font", 5),
+        _spec("fraction_simplification", 3), _spec("game_of_life", 1), _spec("gcd", 3),
+        _spec("group_anagrams", 3), _spec("isomorphic_strings", 3), _spec("jugs", 0),
+        _spec("kakurasu", 3), _spec("knights_knaves", 3), _spec("largest_island", 3), _spec("lcm", 3),
+        _spec("leg_counting", 35), _spec("letter_counting", 7), _spec("letter_jumble", 4),
+        _spec("list_functions", None), _spec("manipulate_matrix", 4), _spec("maze", 3),
+        _spec("mini_sudoku", 4), _spec("modulo_grid", 5, levels=(0, 2, 3, 4, 5)),
+        _spec("needle_haystack", 3), _spec("number_filtering", 3), _spec("number_format", 3),
+        _spec("number_sequence", 0), _spec("number_sorting", 7), _spec("palindrome_generation", 3),
+        _spec("path_star", 3), _spec("polynomial_multiplication", 1), _spec("power_function", 4),
+        _spec("prime_factorization", 3), _spec("products", 10), _spec("quantum_lock", 9),
+        _spec("ransom_note", 3), _spec("rectangle_count", 4), _spec("rotate_matrix", 4),
+        _spec("rotten_oranges", 3), _spec("self_reference", 9), _spec("sentence_reordering", 3),
+        _spec("shortest_path", 3), _spec("simple_equations", 3), _spec("simple_geometry", 3),
+        _spec("simple_integration", 3), _spec("spell_backward", 4), _spec("spiral_matrix", 4),
+        _spec("string_manipulation", 2), _spec("survo", 1), _spec("syllogism", 3),
+        _spec("time_intervals", 6), _spec("tower_of_hanoi", 3), _spec("tsumego", 0),
+        _spec("word_ladder", 2), _spec("word_sequence_reversal", 3), _spec("word_sorting", 4),
+    )
+}  # fmt: skip
+
+
+class ReasoningGymError(RuntimeError):
+    pass
+
+
+def _rg() -> Any:
+    try:
+        import reasoning_gym
+    except ImportError as exc:  # a hard dependency, but say how to fix a broken environment
+        raise ReasoningGymError("Reasoning-Gym tasks need reasoning-gym: pip install 'reasoning-gym==0.1.25'") from exc
+    return reasoning_gym
+
+
+@cache
+def level_config(dataset: str, level: int) -> dict[str, Any]:
+    """The config fields the dataset's curriculum sets at a global level (only those fields)."""
+    from reasoning_gym.coaching.attributes import ScalarAttributeDefinition
+    from reasoning_gym.factory import create_curriculum
+
+    curriculum = create_curriculum(dataset)
+    curriculum.set_global_level(level)
+    full = asdict(curriculum.generate_configuration({}))
+    fields: list[str] = []
+    for attr in curriculum.attributes.values():
+        if isinstance(attr, ScalarAttributeDefinition):
+            fields.append(attr.field_name)
+        else:
+            fields += [attr.lower_field_name, attr.upper_field_name]
+    return json.loads(json.dumps({f: full[f] for f in sorted(fields)}))
+
+
+def config_for(spec: DatasetSpec, difficulty: int | None, raw: dict[str, Any] | None) -> dict[str, Any]:
+    config = {} if difficulty is None else dict(level_config(spec.name, spec.level_for(difficulty)))
+    config.update(raw or {})
+    return config
+
+
+def _dataset_seed(task: str, seed: int, block: int) -> int:
+    digest = hashlib.sha256(f"{task}|{seed}|{block}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1  # < 2**31: some generators seed numpy with seed + i
+
+
+def _create(dataset: str, config: dict[str, Any], seed: int, size: int) -> Any:
+    rg = _rg()
+    try:
+        # Some generators print while they work (bf); keep the caller's stdout clean.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return rg.create_dataset(dataset, seed=seed, size=size, **config)
+    except (TypeError, AssertionError, ValueError) as exc:
+        raise ReasoningGymError(
+            f"reasoning-gym rejected the config {config} for dataset {dataset!r}: {type(exc).__name__}: {exc}; "
+            "check the field names and ranges in the dataset's config class"
+        ) from exc
+
+
+_scorers: dict[tuple[str, str], Any] = {}
+_scorer_lock = threading.Lock()
+
+
+def _scorer(dataset: str, config: dict[str, Any]) -> Any:
+    key = (dataset, json.dumps(config, sort_keys=True))
+    with _scorer_lock:
+        if key not in _scorers:
+            _scorers[key] = _create(dataset, config, seed=0, size=1)
+        return _scorers[key]
+
+
+def _problem_text(prompt: str) -> str:
+    return prompt[: -len(ANSWER_INSTRUCTION)].rstrip() if prompt.endswith(ANSWER_INSTRUCTION) else prompt
+
+
+def raw_score(answer: str, q: Question) -> float:
+    """Reasoning-Gym's own score for `answer` (before we make it outcome-only)."""
+    meta = q.metadata
+    entry = {"question": _problem_text(q.prompt), "answer": q.answer, "metadata": meta["rg_metadata"]}
+    return float(_scorer(meta["dataset"], meta["config"]).score_answer(answer, entry))
+
+
+def _make_check(partial_credit: bool) -> Callable[[str, Question], float]:
+    def check(answer: str, q: Question) -> float:
+        score = raw_score(answer, q)
+        if partial_credit:
+            return min(max(score, 0.0), 1.0)
+        return 1.0 if score >= 1.0 - 1e-9 else 0.0
+
+    return check
+
+
+def _make_questions(name: str, spec: DatasetSpec, extra: dict[str, Any]) -> Callable[[int, int, int | None], list[Question]]:
+    def make(n: int, seed: int, difficulty: int | None) -> list[Question]:
+        config = config_for(spec, difficulty, extra.get("config"))
+        out: list[Question] = []
+        datasets: dict[int, Any] = {}
+        for i in range(n):
+            block, j = divmod(i, _BLOCK)
+            if block not in datasets:
+                datasets[block] = _create(spec.name, config, _dataset_seed(name, seed, block), _BLOCK)
+            with contextlib.redirect_stdout(io.StringIO()):
+                entry = datasets[block][j]
+            try:
+                rg_meta = json.loads(json.dumps(entry["metadata"]))
+            except TypeError as exc:
+                raise ReasoningGymError(f"{spec.name}: question metadata is not JSON ({exc})") from exc
+            out.append(
+                Question(
+                    id=f"{name}/{seed}/{i}",
+                    task=name,
+                    prompt=with_instruction(entry["question"]),
+                    answer=str(entry["answer"]),
+                    metadata={
+                        "dataset": spec.name,
+                        "difficulty": difficulty,
+                        "seed": seed,
+                        "index": i,
+                        "config": config,
+                        "rg_metadata": rg_meta,
+                    },
+                )
+            )
+        return out
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Corruptions: near-miss wrong answers for tests (each verified wrong by the dataset's own verifier).
+# ---------------------------------------------------------------------------------------------
+
+_FLIP = {"true": "False", "false": "True", "yes": "No", "no": "Yes"}
+_INT = re.compile(r"^-?\d+$")
+_FLOAT = re.compile(r"^-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$")
+
+
+def _next_char(c: str) -> str:
+    if c.isdigit():
+        return str((int(c) + 1) % 10)
+    base = "A" if c.isupper() else "a"
+    return chr((ord(c.lower()) - ord("a") + 1) % 26 + ord(base))
+
+
+def generic_corrupt(gold: str, q: Question) -> str:
+    """Flip a boolean, bump a number, else change the last digit or ASCII letter of the answer."""
+    g = gold.strip()
+    if g.lower() in _FLIP:
+        return _FLIP[g.lower()]
+    if _INT.match(g):
+        return str(int(g) + 1)
+    if _FLOAT.match(g):
+        return repr(float(g) * 2 + 1)
+    for k in range(len(g) - 1, -1, -1):
+        if g[k].isascii() and g[k].isalnum():
+            return g[:k] + _next_char(g[k]) + g[k + 1 :]
+    return g + " x"
+
+
+def _corrupt_first(gold: str, q: Question) -> str:
+    """Change the first digit/letter instead (for answers whose tail the verifier ignores)."""
+    for k, c in enumerate(gold):
+        if c.isascii() and c.isalnum():
+            return gold[:k] + _next_char(c) + gold[k + 1 :]
+    return gold + " x"
+
+
+_CORRUPT: dict[str, Callable[[str, Question], str]] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference programs: short Python that prints the answer from the question's data (SFT teacher).
+# ---------------------------------------------------------------------------------------------
+
+
+def _m(q: Question) -> dict[str, Any]:
+    return q.metadata["rg_metadata"]
+
+
+def _prog_basic_arithmetic(q: Question) -> str:
+    # The generator makes every division exact, so integer division gives the exact value.
+    return f"expression = {_m(q)['expression']!r}\nprint(eval(expression.replace('/', '//')))\n"
+
+
+def _prog_chain_sum(q: Question) -> str:
+    return f"expression = {_m(q)['expression']!r}\nprint(eval(expression))\n"
+
+
+def _prog_letter_counting(q: Question) -> str:
+    m = _m(q)
+    return (
+        f"words = {m['span']!r}\nletter = {m['target_letter']!r}\n"
+        "print(sum(word.lower().count(letter) for word in words))\n"
+    )
+
+
+def _prog_word_sorting(q: Question) -> str:
+    m = _m(q)
+    return (
+        f"words = {m['transformed_words']!r}\n"
+        f"print(', '.join(sorted(words, reverse={m['direction'] == 'descending'})))\n"
+    )
+
+
+def _prog_gcd(q: Question) -> str:
+    return f"import math\nnumbers = {_m(q)['numbers']!r}\nprint(math.gcd(*numbers))\n"
+
+
+def _prog_lcm(q: Question) -> str:
+    return f"import math\nnumbers = {_m(q)['numbers']!r}\nprint(math.lcm(*numbers))\n"
+
+
+def _prog_spell_backward(q: Question) -> str:
+    return f"word = {_m(q)['word']!r}\nprint(word[::-1])\n"
+
+
+def _prog_word_sequence_reversal(q: Question) -> str:
+    return f"words = {_m(q)['words']!r}\nprint(', '.join(reversed(words)))\n"
+
+
+def _prog_count_bits(q: Question) -> str:
+    return f"n = {_m(q)['number']!r}\nprint(bin(n).count('1'))\n"
+
+
+def _prog_products(q: Question) -> str:
+    return f"expression = {_m(q)['expression']!r}\nprint(eval(expression))\n"
+
+
+REFERENCE_PROGRAMS: dict[str, Callable[[Question], str]] = {
+    "basic_arithmetic": _prog_basic_arithmetic,
+    "chain_sum": _prog_chain_sum,
+    "letter_counting": _prog_letter_counting,
+    "word_sorting": _prog_word_sorting,
+    "gcd": _prog_gcd,
+    "lcm": _prog_lcm,
+    "spell_backward": _prog_spell_backward,
+    "word_sequence_reversal": _prog_word_sequence_reversal,
+    "count_bits": _prog_count_bits,
+    "products": _prog_products,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+# ---------------------------------------------------------------------------------------------
+
+
+def reasoning_gym_task(
+    dataset: str,
+    *,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    partial_credit: bool = False,
+) -> Task:
+    """A `Task` over one Reasoning-Gym dataset. `config` (raw config-dataclass fields) overrides the
+    difficulty mapping; it is kept in `task.extra["config"]`, which the task reads at generation time."""
+    spec = SPECS.get(dataset) or DatasetSpec(dataset, None)
+    task_name = name or dataset
+    extra: dict[str, Any] = {
+        "dataset": dataset,
+        "corrupt": _CORRUPT.get(dataset, generic_corrupt),
+    }
+    if config is not None:
+        extra["config"] = dict(config)
+    return Task(
+        name=task_name,
+        source="reasoning_gym",
+        make_questions=_make_questions(task_name, spec, extra),
+        check=_make_check(partial_credit),
+        description=f"Reasoning-Gym {dataset.replace('_', ' ')}",
+        difficulties=spec.difficulties,
+        reference_program=REFERENCE_PROGRAMS.get(dataset),
+        extra=extra,
+    )
+
+
+def load_tasks() -> list[Task]:
+    return [reasoning_gym_task(name) for name in SPECS]
