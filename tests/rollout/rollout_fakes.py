@@ -83,7 +83,8 @@ def forced_lm(tiny_model_dir: Any, script: Callable[[str, int], str]) -> Any:
                     ctx = [t for t, keep in zip(row, m, strict=True) if keep]
                     self.contexts.append(ctx)
                     text = tok.decode(ctx)
-                    self.targets.append(encode_text(tok, script(text, text.count(MARKER))) + eot)
+                    turn = text.rsplit("<|im_start|>assistant\n", 1)[-1].count(MARKER)  # the system prompt names it too
+                    self.targets.append(encode_text(tok, script(text, turn)) + eot)
             else:
                 self.k = [k + 1 for k in self.k]
             for b, (target, k) in enumerate(zip(self.targets, self.k, strict=True)):

@@ -158,7 +158,21 @@ def _serve_request(
         return _session_loop(socket.socket(fileno=3), namespace, limits, pid_one=layers.pid_namespace)
     exit_code, memory_error = run_snippet(code_text, namespace)
     exit_code = _finish(exit_code)
-    _write_meta(3, {"memory_error": memory_error})
+    if layers.pid_namespace:
+        _kill_leftovers()  # so the report below is final: nothing of the snippet outlives it
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    report = {
+        "memory_error": memory_error,
+        "exit_code": exit_code,
+        # With a pid namespace the executor may answer now, before this process finishes exiting.
+        "final": layers.pid_namespace,
+        "cpu_s": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+        "max_rss_kb": max(own.ru_maxrss, kids.ru_maxrss),
+    }
+    _write_meta(3, report)
     return exit_code
 
 
@@ -288,12 +302,12 @@ def _session_loop(
                 stream.flush()
         _install_stdio(None, None, None)  # closes this turn's pipes: the executor sees EOF
         if pid_one:
-            _kill_turn_leftovers()
+            _kill_leftovers()
         ctrl.send(json.dumps({"exit_code": exit_code, "memory_error": memory_error}).encode())
 
 
-def _kill_turn_leftovers() -> None:
-    """As pid 1 of the namespace, kill(-1) reaches every other process in it: the turn's children."""
+def _kill_leftovers() -> None:
+    """As pid 1 of the namespace, kill(-1) reaches every other process in it: all the snippet started."""
     with contextlib.suppress(OSError):
         os.kill(-1, signal.SIGKILL)
     while True:  # reap them (and any orphan re-parented to us): they are all dying

@@ -1,15 +1,19 @@
 """The fork server: one long-lived, pre-warmed interpreter that forks one child per execution.
 
-Started by `LocalExecutor` as `python -c ...` with a clean environment. It imports the heavy modules
-once (numpy, sympy, ...), runs a short warm-up so their lazy imports and caches are paid for,
-freezes the GC (children then do not dirty the parent's pages by scanning them), sets up the kernel
-layers (`isolation.setup_server`) and then serves requests from the executor over a SOCK_SEQPACKET
-socket. It is single-threaded on purpose: fork() from a threaded process is unsafe.
+Started by `LocalExecutor` as `python -I -c ...` with a clean environment. It imports the heavy
+modules once (numpy, sympy, ...), runs a short warm-up so their lazy imports and caches are paid
+for, freezes the GC (children then do not dirty the parent's pages by scanning them), sets up the
+kernel layers (`isolation.setup_server`) and serves the executor over a SOCK_SEQPACKET socket. It is
+single-threaded on purpose: fork() from a threaded process is unsafe.
 
-It owns every child: it forks them ahead of need (`prefork` spares wait, already set up, for their
-request, so fork and mount costs stay off the latency path), kills them at their wall-clock deadline (safe from pid reuse
-because only the parent reaps), reaps them with their rusage and reports the exit. Output never passes
-through it: the executor's pipes are handed straight to the child.
+Children are forked ahead of need. Each "spare" sets itself up (namespaces, tmpfs workdir) and waits
+on its own socket, which the server hands to the executor; the executor sends the request straight
+to the spare and tells the server which spare it used ("assigned"). A request therefore costs one
+hop to an already-forked child, and fork/mount costs stay off its latency.
+
+The server owns every child: it forks them, kills them at their wall-clock deadline (safe from pid
+reuse because only the parent reaps), reaps them and reports each exit. Output never passes through
+it: the executor's pipes go straight to the child.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import contextlib
 import gc
 import heapq
 import importlib
+import itertools
 import json
 import os
 import selectors
@@ -67,26 +72,19 @@ sympy.isprime(97); sympy.factorint(360); sympy.nsimplify(0.5); sympy.Rational(1,
 a = numpy.arange(12.0).reshape(3, 4); numpy.linalg.solve(numpy.eye(3), numpy.ones(3)); a.sum(); a.mean(axis=0)
 numpy.random.default_rng(0).normal(size=8).std(); numpy.linalg.det(numpy.eye(2))
 """
+_SPARE_RETRY_S = 0.1
 
 
 @dataclass
-class _Spare:
+class _Proc:
+    """A forked child: a spare until the executor assigns it, then a running execution or session."""
+
     pid: int
-    sock: socket.socket  # our end; the request goes down it
     slot: int
     uid: int | None
     workdir: str | None
-
-
-@dataclass
-class _Child:
-    id: int
-    pid: int
-    started: float
-    slot: int
-    uid: int | None
-    workdir: str | None
-    session: bool
+    serial: int
+    assigned: bool = False
     killed_for: str | None = None
 
 
@@ -94,19 +92,19 @@ class ForkServer:
     def __init__(self, sock: socket.socket, config: dict[str, Any]) -> None:
         self.sock = sock
         self.config = config
-        self.children: dict[int, _Child] = {}  # pid -> child
-        self.by_id: dict[int, int] = {}  # request id -> pid
-        self.deadlines: list[tuple[float, int, int]] = []  # (monotonic deadline, pid, id)
+        self.procs: dict[int, _Proc] = {}  # every unreaped child we forked, by pid
+        self.deadlines: list[tuple[float, int, int]] = []  # (monotonic deadline, serial, pid)
         self.free_slots = list(range(int(config["slots"])))[::-1]
         self.uid_base = int(config["uid_base"])
+        self.prefork = max(1, int(config.get("prefork", 2)))
+        self.disk_mb = int(config.get("disk_mb", 64))
         self.workroot: str | None = None
         self.pidns_fd: int | None = None
         self.layers = isolation.Layers()
+        self._serials = itertools.count()
         self._last_orphan_scan = 0.0
-        self.spares: list[_Spare] = []
-        self.spare_pids: dict[int, _Spare] = {}
-        self.prefork = int(config.get("prefork", 2))
-        self.disk_mb = int(config.get("disk_mb", 64))
+        self._retry_spare_at = 0.0
+        self._release: Any = None
 
     # ---------------------------------------------------------------------------------------- startup
 
@@ -124,13 +122,9 @@ class ForkServer:
                 exec(compile(WARMUP, "<warmup>", "exec"), {})
             except Exception as exc:
                 warnings.append(f"warm-up failed (harmless, children just start colder): {exc}")
-        self.layers, self.pidns_fd = isolation.setup_server(
-            set(self.config["disabled_layers"]), self.uid_base
-        )
+        self.layers, self.pidns_fd = isolation.setup_server(set(self.config["disabled_layers"]), self.uid_base)
         if not self.layers.mount_namespace:
-            self.workroot = tempfile.mkdtemp(
-                prefix=f"r1ci-sandbox-{os.getpid()}-", dir=self.config.get("tmpdir")
-            )
+            self.workroot = tempfile.mkdtemp(prefix=f"r1ci-sandbox-{os.getpid()}-")
             os.chmod(self.workroot, 0o711)
         gc.collect()
         gc.freeze()
@@ -144,6 +138,7 @@ class ForkServer:
                 "preloaded": preloaded,
                 "python": sys.version.split()[0],
                 "euid": os.geteuid(),
+                "workroot": self.workroot,
             },
         )
 
@@ -157,11 +152,15 @@ class ForkServer:
         signal.signal(signal.SIGTERM, lambda *_: None)  # shut down through the socket, in order
         sel.register(self.sock, selectors.EVENT_READ, "ctl")
         sel.register(wake_r, selectors.EVENT_READ, "sig")
-        self._release = lambda: (self.sock.detach(), sel.close())
+
+        def release_in_child() -> None:
+            self.sock.detach()  # the child must never close or use the server's socket
+            sel.close()
+
+        self._release = release_in_child
         try:
             while True:
-                timeout = self._next_timeout()
-                for key, _ in sel.select(timeout):
+                for key, _ in sel.select(self._next_timeout()):
                     if key.data == "sig":
                         with contextlib.suppress(BlockingIOError):
                             os.read(wake_r, 4096)
@@ -174,47 +173,57 @@ class ForkServer:
         finally:
             self._shutdown()
 
+    def _spares(self) -> int:
+        return sum(1 for p in self.procs.values() if not p.assigned)
+
     def _next_timeout(self) -> float | None:
-        if len(self.spares) < self.prefork and self.free_slots:
-            return 0.0  # make the next spare as soon as the queue is empty
         waits = []
+        if self._spares() < self.prefork and self.free_slots:
+            waits.append(max(0.0, self._retry_spare_at - time.monotonic()))
         if self.deadlines:
             waits.append(max(0.0, self.deadlines[0][0] - time.monotonic()))
-        if self._needs_orphan_scan():
-            waits.append(1.0)
+        if not self.layers.pid_namespace:
+            waits.append(1.0)  # periodic orphan scan
         return min(waits) if waits else None
 
     def _handle_requests(self) -> bool:
         """Drain queued requests; False when the executor has gone away."""
-        self.sock.setblocking(False)
+        while True:
+            try:
+                got = wire.recv(self.sock, wait=False)
+            except BlockingIOError:
+                return True
+            except ConnectionError:
+                return False
+            if got is None:
+                return False
+            msg, fds = got
+            for fd in fds:
+                os.close(fd)
+            op = msg.get("op")
+            if op == "assigned":
+                self._assigned(int(msg["pid"]), msg.get("timeout_s"))
+            elif op == "kill":
+                proc = self.procs.get(int(msg["pid"]))
+                if proc is not None:
+                    self._kill(proc, str(msg.get("reason", "killed")))
+            elif op == "shutdown":
+                return False
+
+    # ----------------------------------------------------------------------------------------- spares
+
+    def _replenish(self) -> None:
+        # One per loop turn, so requests and reaping are never stuck behind a row of forks.
+        if self._spares() >= self.prefork or not self.free_slots or time.monotonic() < self._retry_spare_at:
+            return
         try:
-            while True:
-                try:
-                    got = wire.recv(self.sock)
-                except BlockingIOError:
-                    return True
-                except ConnectionError:
-                    return False
-                if got is None:
-                    return False
-                msg, fds = got
-                op = msg.get("op")
-                if op == "run":
-                    self._spawn(msg, fds)
-                elif op == "kill":
-                    self._kill_id(int(msg["id"]), str(msg.get("reason", "killed")))
-                elif op == "shutdown":
-                    return False
-                else:
-                    for fd in fds:
-                        os.close(fd)
-        finally:
-            self.sock.setblocking(True)
+            self._make_spare()
+        except OSError as exc:  # e.g. EAGAIN: tell the executor, retry shortly
+            self._retry_spare_at = time.monotonic() + _SPARE_RETRY_S
+            wire.send(self.sock, {"op": "spare_failed", "error": f"could not fork a sandbox child: {exc}"})
 
-    # ------------------------------------------------------------------------------------------ spawn
-
-    def _make_spare(self) -> _Spare:
-        """Fork a child that sets itself up and waits for a request (raises OSError if it cannot)."""
+    def _make_spare(self) -> None:
+        """Fork a child that sets itself up, and offer its request socket to the executor."""
         slot = self.free_slots.pop()
         uid = self.uid_base + slot if self.layers.unprivileged_uid else None
         workdir = None
@@ -233,6 +242,7 @@ class ForkServer:
                 isolation.remove_tree(workdir)
             raise
         if pid == 0:
+            ours.detach()
             child.spare_main(
                 theirs.fileno(),
                 layers=self.layers,
@@ -244,73 +254,39 @@ class ForkServer:
         if self.pidns_fd is not None:
             isolation.restore_pid_namespace(self.pidns_fd)
         theirs.close()
-        spare = _Spare(pid, ours, slot, uid, workdir)
-        self.spare_pids[pid] = spare
-        return spare
-
-    def _replenish(self) -> None:
-        # One per loop turn, so a burst of requests is never stuck behind a row of forks.
-        if len(self.spares) < self.prefork and self.free_slots:
-            with contextlib.suppress(OSError):  # e.g. EAGAIN: try again next turn
-                self.spares.append(self._make_spare())
-
-    def _spawn(self, msg: dict[str, Any], fds: list[int]) -> None:
-        req_id = int(msg["id"])
+        self.procs[pid] = _Proc(pid, slot, uid, workdir, next(self._serials))
         try:
-            spare = self.spares.pop(0) if self.spares else self._make_spare()
-        except IndexError:
-            self._fail(req_id, fds, "no free sandbox slot (too many concurrent executions and sessions)")
-            return
-        except OSError as exc:
-            self._fail(req_id, fds, f"could not start the child: {exc}")
-            return
-        del self.spare_pids[spare.pid]
-        try:
-            wire.send(spare.sock, msg, fds)
-        except OSError:
-            pass  # the spare died meanwhile: its exit is reported under this request's id
+            wire.send(self.sock, {"op": "spare", "pid": pid}, [ours.fileno()])
         finally:
-            spare.sock.close()
-            for fd in fds:
-                os.close(fd)
-        session = msg.get("mode") == "session"
-        now = time.monotonic()
-        self.children[spare.pid] = _Child(
-            req_id, spare.pid, now, spare.slot, spare.uid, spare.workdir, session
-        )
-        self.by_id[req_id] = spare.pid
-        if not session:
-            heapq.heappush(self.deadlines, (now + float(msg["limits"]["timeout_s"]), spare.pid, req_id))
+            ours.close()
 
-    def _fail(self, req_id: int, fds: list[int], message: str) -> None:
-        for fd in fds:
-            os.close(fd)
-        wire.send(self.sock, {"op": "exit", "id": req_id, "error": message})
+    def _assigned(self, pid: int, timeout_s: float | None) -> None:
+        proc = self.procs.get(pid)
+        if proc is None or proc.assigned:
+            return  # it died already; its exit report is on its way
+        proc.assigned = True
+        if timeout_s is not None:
+            heapq.heappush(self.deadlines, (time.monotonic() + float(timeout_s), proc.serial, pid))
 
     # ------------------------------------------------------------------------------------ kill / reap
 
-    def _kill_id(self, req_id: int, reason: str) -> None:
-        pid = self.by_id.get(req_id)
-        if pid is not None:
-            self._kill(self.children[pid], reason)
-
-    def _kill(self, c: _Child, reason: str) -> None:
-        if c.killed_for is None:
-            c.killed_for = reason
+    def _kill(self, proc: _Proc, reason: str) -> None:
+        if proc.killed_for is None:
+            proc.killed_for = reason
         # pid 1 of a pid namespace: killing it makes the kernel kill the whole namespace.
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(c.pid, signal.SIGKILL)
+            os.kill(proc.pid, signal.SIGKILL)
         if not self.layers.pid_namespace:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(c.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def _expire(self) -> None:
         now = time.monotonic()
         while self.deadlines and self.deadlines[0][0] <= now:
-            _, pid, req_id = heapq.heappop(self.deadlines)
-            c = self.children.get(pid)
-            if c is not None and c.id == req_id:
-                self._kill(c, "timeout")
+            _, serial, pid = heapq.heappop(self.deadlines)
+            proc = self.procs.get(pid)
+            if proc is not None and proc.serial == serial:
+                self._kill(proc, "timeout")
 
     def _reap(self) -> None:
         while True:
@@ -320,80 +296,59 @@ class ForkServer:
                 return
             if pid == 0:
                 return
-            spare = self.spare_pids.pop(pid, None)
-            if spare is not None:  # a spare died before it was used (e.g. its set-up failed)
-                self.spares.remove(spare)
-                spare.sock.close()
-                self._cleanup_slot(spare.pid, spare.uid, spare.workdir, spare.slot)
-                continue
-            c = self.children.pop(pid, None)
-            if c is None:
+            proc = self.procs.pop(pid, None)
+            if proc is None:
                 continue  # an orphan adopted by this subreaper, or a sweep helper
-            self.by_id.pop(c.id, None)
-            self._cleanup(c)
+            self._cleanup(proc)
             wire.send(
                 self.sock,
                 {
                     "op": "exit",
-                    "id": c.id,
+                    "pid": pid,
                     "exit_code": os.waitstatus_to_exitcode(status),
-                    "killed_for": c.killed_for,
-                    "wall_s": time.monotonic() - c.started,
+                    "killed_for": proc.killed_for,
                     "cpu_s": usage.ru_utime + usage.ru_stime,
                     "max_rss_kb": usage.ru_maxrss,
                 },
             )
 
-    def _cleanup(self, c: _Child) -> None:
-        self._cleanup_slot(c.pid, c.uid, c.workdir, c.slot)
-
-    def _cleanup_slot(self, pid: int, uid: int | None, workdir: str | None, slot: int) -> None:
+    def _cleanup(self, proc: _Proc) -> None:
         """After a child is gone: make sure nothing it started survives, then free its slot."""
         if not self.layers.pid_namespace:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
-            if uid is not None:
-                isolation.sweep_uid(uid)
+                os.killpg(proc.pid, signal.SIGKILL)
+            if proc.uid is not None:
+                isolation.sweep_uid(proc.uid)
             self._scan_orphans(force=True)
-        if workdir is not None:
-            isolation.remove_tree(workdir)
-        self.free_slots.append(slot)
-
-    def _needs_orphan_scan(self) -> bool:
-        return not self.layers.pid_namespace
+        if proc.workdir is not None:
+            isolation.remove_tree(proc.workdir)
+        self.free_slots.append(proc.slot)
 
     def _scan_orphans(self, force: bool = False) -> None:
         """Without pid namespaces, escaped grandchildren get re-parented to us (subreaper): kill them."""
-        if not self._needs_orphan_scan():
+        if self.layers.pid_namespace:
             return
         now = time.monotonic()
         if not force and now - self._last_orphan_scan < 1.0:
             return
         self._last_orphan_scan = now
         for pid in isolation.children_of(os.getpid()):
-            if pid not in self.children:
+            if pid not in self.procs:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
 
     def _shutdown(self) -> None:
-        for spare in self.spares:
-            spare.sock.close()  # EOF: the spare exits on its own
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(spare.pid, signal.SIGKILL)
-        for c in list(self.children.values()):
-            self._kill(c, "server shutdown")
+        for proc in list(self.procs.values()):
+            self._kill(proc, "server shutdown")
         deadline = time.monotonic() + 5
-        while (self.children or self.spare_pids) and time.monotonic() < deadline:
+        while self.procs and time.monotonic() < deadline:
             try:
                 pid, _ = os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-            c = self.children.pop(pid, None)
-            if c is not None:
-                self._cleanup(c)
-            spare = self.spare_pids.pop(pid, None)
-            if spare is not None:
-                self._cleanup_slot(spare.pid, spare.uid, spare.workdir, spare.slot)
+            proc = self.procs.pop(pid, None)
+            if proc is not None:
+                self._cleanup(proc)
         if self.workroot is not None:
             isolation.remove_tree(self.workroot)
 

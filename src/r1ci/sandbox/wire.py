@@ -30,9 +30,13 @@ def send(sock: socket.socket, msg: dict[str, Any], fds: list[int] | None = None)
         sock.send(data)
 
 
-def recv(sock: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
-    """-> (message, fds) or None at EOF. Raises BlockingIOError on a non-blocking socket with nothing queued."""
-    data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, MAX_FDS)
+def recv(sock: socket.socket, *, wait: bool = True) -> tuple[dict[str, Any], list[int]] | None:
+    """-> (message, fds) or None at EOF. With wait=False raises BlockingIOError when nothing is queued.
+
+    Sockets stay blocking (so sends never fail half-way); only receiving is made non-blocking per call.
+    """
+    flags = 0 if wait else socket.MSG_DONTWAIT
+    data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, MAX_FDS, flags)
     if not data:
         for fd in fds:
             os.close(fd)

@@ -35,7 +35,7 @@ import io
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
@@ -54,6 +54,8 @@ class DatasetSpec:
     """Highest usable curriculum global level; None or 0 = no difficulty knob (defaults only)."""
     levels: tuple[int, ...] | None = None
     """Explicit global level for difficulties 1..5, where the even spread hits a broken level."""
+    fixed: tuple[tuple[str, Any], ...] = ()
+    """Config fields pinned at every difficulty (where a curriculum reaches configs the verifier cannot check)."""
 
     def level_for(self, difficulty: int) -> int:
         if self.levels is not None:
@@ -66,13 +68,16 @@ class DatasetSpec:
         return DIFFICULTIES if (self.levels or self.max_level) else ()
 
 
-def _spec(name: str, max_level: int | None, levels: tuple[int, ...] | None = None) -> DatasetSpec:
-    return DatasetSpec(name, max_level, levels)
+def _spec(
+    name: str, max_level: int | None, levels: tuple[int, ...] | None = None, **fixed: Any
+) -> DatasetSpec:
+    return DatasetSpec(name, max_level, levels, tuple(sorted(fixed.items())))
 
 
 # Measured on reasoning-gym 0.1.25: at every level up to max_level all golds of 100 questions verify
 # and generation takes < ~2.5 s per 100; the level above was slower, failed validation or had golds
 # its own verifier rejects (caesar_cipher, survo, tsumego, jugs, string_manipulation, countdown).
+# tower_of_hanoi's verifier only understands 3 pegs, so the curriculum's extra pegs are pinned off.
 SPECS: dict[str, DatasetSpec] = {
     s.name: s
     for s in (
@@ -100,7 +105,7 @@ SPECS: dict[str, DatasetSpec] = {
         _spec("shortest_path", 3), _spec("simple_equations", 3), _spec("simple_geometry", 3),
         _spec("simple_integration", 3), _spec("spell_backward", 4), _spec("spiral_matrix", 4),
         _spec("string_manipulation", 2), _spec("survo", 1), _spec("syllogism", 3),
-        _spec("time_intervals", 6), _spec("tower_of_hanoi", 3), _spec("tsumego", 0),
+        _spec("time_intervals", 6), _spec("tower_of_hanoi", 1, min_pegs=3, max_pegs=3), _spec("tsumego", 0),
         _spec("word_ladder", 2), _spec("word_sequence_reversal", 3), _spec("word_sorting", 4),
     )
 }  # fmt: skip
@@ -137,7 +142,10 @@ def level_config(dataset: str, level: int) -> dict[str, Any]:
 
 
 def config_for(spec: DatasetSpec, difficulty: int | None, raw: dict[str, Any] | None) -> dict[str, Any]:
-    config = {} if difficulty is None else dict(level_config(spec.name, spec.level_for(difficulty)))
+    config: dict[str, Any] = {}
+    if difficulty is not None:
+        config.update(level_config(spec.name, spec.level_for(difficulty)))
+        config.update(dict(spec.fixed))
     config.update(raw or {})
     return config
 
@@ -147,11 +155,22 @@ def _dataset_seed(task: str, seed: int, block: int) -> int:
     return int.from_bytes(digest[:4], "big") >> 1  # < 2**31: some generators seed numpy with seed + i
 
 
+# `redirect_stdout` swaps the process-wide sys.stdout; one lock keeps concurrent callers (threads of a
+# rollout engine) from restoring each other's buffers. Held only around Reasoning-Gym calls.
+_quiet_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Swallow what Reasoning-Gym prints (bf prints while generating, tower_of_hanoi while scoring)."""
+    with _quiet_lock, contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
 def _create(dataset: str, config: dict[str, Any], seed: int, size: int) -> Any:
     rg = _rg()
     try:
-        # Some generators print while they work (bf); keep the caller's stdout clean.
-        with contextlib.redirect_stdout(io.StringIO()):
+        with _quiet():
             return rg.create_dataset(dataset, seed=seed, size=size, **config)
     except (TypeError, AssertionError, ValueError) as exc:
         raise ReasoningGymError(
@@ -176,11 +195,47 @@ def _problem_text(prompt: str) -> str:
     return prompt[: -len(ANSWER_INSTRUCTION)].rstrip() if prompt.endswith(ANSWER_INSTRUCTION) else prompt
 
 
+# Verifiers that are looser than "the answer is right": these must also pass for reward 1.
+def _strict_figlet(answer: str, gold: str, meta: dict[str, Any]) -> bool:
+    # Reasoning-Gym gives 0.1 per letter in place, capped at 1.0: a 12-letter word with 2 typos scores 1.0.
+    return answer.replace(" ", "").strip().lower() == gold.strip().lower()
+
+
+def _float_list(text: str) -> list[float] | None:
+    try:
+        values = json.loads(text.replace("'", '"'))
+        return [float(v) for v in values] if isinstance(values, list) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _strict_number_sorting(answer: str, gold: str, meta: dict[str, Any]) -> bool:
+    # Reasoning-Gym accepts any value within 1.0 of the right one, in the right order.
+    got = _float_list(answer)
+    return got is not None and got == _float_list(gold)
+
+
+_STRICT: dict[str, Callable[[str, str, dict[str, Any]], bool]] = {
+    "figlet_font": _strict_figlet,
+    "number_sorting": _strict_number_sorting,
+}
+
+
+def _rg_score(scorer: Any, dataset: str, answer: str, gold: str, question: str, meta: dict[str, Any]) -> float:
+    entry = {"question": question, "answer": gold, "metadata": meta}
+    with _quiet():
+        score = float(scorer.score_answer(answer, entry))
+    strict = _STRICT.get(dataset)
+    if strict is not None and score > 0 and not strict(answer, gold, meta):
+        return 0.0
+    return score
+
+
 def raw_score(answer: str, q: Question) -> float:
-    """Reasoning-Gym's own score for `answer` (before we make it outcome-only)."""
+    """Reasoning-Gym's own score for `answer` (strict for the loose verifiers), before binarising."""
     meta = q.metadata
-    entry = {"question": _problem_text(q.prompt), "answer": q.answer, "metadata": meta["rg_metadata"]}
-    return float(_scorer(meta["dataset"], meta["config"]).score_answer(answer, entry))
+    scorer = _scorer(meta["dataset"], meta["config"])
+    return _rg_score(scorer, meta["dataset"], answer, q.answer or "", _problem_text(q.prompt), meta["rg_metadata"])
 
 
 def _make_check(partial_credit: bool) -> Callable[[str, Question], float]:
@@ -198,27 +253,41 @@ def _make_questions(name: str, spec: DatasetSpec, extra: dict[str, Any]) -> Call
         config = config_for(spec, difficulty, extra.get("config"))
         out: list[Question] = []
         datasets: dict[int, Any] = {}
-        for i in range(n):
-            block, j = divmod(i, _BLOCK)
+        k = rejected = 0
+        while len(out) < n:
+            block, j = divmod(k, _BLOCK)
+            k += 1
             if block not in datasets:
                 datasets[block] = _create(spec.name, config, _dataset_seed(name, seed, block), _BLOCK)
-            with contextlib.redirect_stdout(io.StringIO()):
-                entry = datasets[block][j]
+            ds = datasets[block]
+            with _quiet():
+                entry = ds[j]
             try:
                 rg_meta = json.loads(json.dumps(entry["metadata"]))
             except TypeError as exc:
                 raise ReasoningGymError(f"{spec.name}: question metadata is not JSON ({exc})") from exc
+            answer = str(entry["answer"])
+            # A few generated entries carry a gold their own verifier rejects; such a question could
+            # never be answered right, so it is skipped (deterministically: same seed, same questions).
+            if _rg_score(ds, spec.name, answer, answer, entry["question"], rg_meta) < 1.0 - 1e-9:
+                rejected += 1
+                if rejected > 20 + n:
+                    raise ReasoningGymError(
+                        f"{spec.name}: {rejected} of {k} generated golds fail the dataset's own verifier "
+                        f"with config {config}; this config is not usable, pick another difficulty/config"
+                    )
+                continue
             out.append(
                 Question(
-                    id=f"{name}/{seed}/{i}",
+                    id=f"{name}/{seed}/{len(out)}",
                     task=name,
                     prompt=with_instruction(entry["question"]),
-                    answer=str(entry["answer"]),
+                    answer=answer,
                     metadata={
                         "dataset": spec.name,
                         "difficulty": difficulty,
                         "seed": seed,
-                        "index": i,
+                        "index": len(out),
                         "config": config,
                         "rg_metadata": rg_meta,
                     },
@@ -268,7 +337,37 @@ def _corrupt_first(gold: str, q: Question) -> str:
     return gold + " x"
 
 
-_CORRUPT: dict[str, Callable[[str, Question], str]] = {}
+def _corrupt_swap_list(gold: str, q: Question) -> str:
+    """Swap two adjacent different items of a list answer: same items, wrong order."""
+    items = json.loads(gold.replace("'", '"'))
+    for i in range(len(items) - 1):
+        if items[i] != items[i + 1]:
+            items[i], items[i + 1] = items[i + 1], items[i]
+            break
+    return "[" + ", ".join(f"'{v}'" for v in items) + "]"
+
+
+def _corrupt_drop_last_press(gold: str, q: Question) -> str:
+    """One press fewer than the shortest sequence: cannot be a shortest solution."""
+    presses = [p.strip() for p in gold.split("→")]
+    return " → ".join(presses[:-1]) if len(presses) > 1 else ("B" if presses[0] == "A" else "A")
+
+
+def _corrupt_add_variable(gold: str, q: Question) -> str:
+    """An antiderivative plus the variable: its derivative is off by 1 (a changed constant C is not)."""
+    return f"{gold} + {q.metadata['rg_metadata']['variable']}"
+
+
+# Where the generic corruption can still be right: "i"/"j" both parse as the imaginary unit;
+# number_sorting and time_intervals compare values, not the trailing text; several button sequences
+# can be equally short; a changed integration constant is still an antiderivative.
+_CORRUPT: dict[str, Callable[[str, Question], str]] = {
+    "complex_arithmetic": _corrupt_first,
+    "time_intervals": _corrupt_first,
+    "number_sorting": _corrupt_swap_list,
+    "quantum_lock": _corrupt_drop_last_press,
+    "simple_integration": _corrupt_add_variable,
+}
 
 
 # ---------------------------------------------------------------------------------------------

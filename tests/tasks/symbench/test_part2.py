@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -73,7 +74,7 @@ def test_generated_gold_scores_one(generated: tuple[Task, list[Question]]) -> No
 
 
 def test_prompt_states_the_answer_format(generated: tuple[Task, list[Question]]) -> None:
-    task, qs = generated
+    _, qs = generated
     for q in qs:
         assert q.prompt.endswith(ANSWER_INSTRUCTION)
         body = q.prompt[: -len(ANSWER_INSTRUCTION)]
@@ -114,6 +115,23 @@ def test_questions_are_deterministic_and_seeded() -> None:
         other = task.questions(10, seed=4)
         assert [q.prompt for q in other] != [q.prompt for q in a], name
         assert len({q.id for q in a}) == 10
+
+
+def test_questions_do_not_depend_on_string_hashing() -> None:
+    # Question i must be the same on every machine: no iteration over hash-ordered sets of strings.
+    src = (
+        "import json, importlib\n"
+        f"names = {list(PART2)!r}\n"
+        "qs = [q.to_dict() for n in names for d in (1, 3, 5)\n"
+        "      for q in importlib.import_module('r1ci.tasks.symbench.' + n).TASKS[0].questions(3, seed=8, difficulty=d)]\n"
+        "print(json.dumps(qs, sort_keys=True))\n"
+    )
+    outs = [
+        subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2")
+    ]
+    assert outs[0] and outs[0] == outs[1]
 
 
 def test_every_difficulty_generates_and_bad_difficulty_is_refused() -> None:
