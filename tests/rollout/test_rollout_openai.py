@@ -27,7 +27,11 @@ class Stub:
         self.requests: list[dict[str, Any]] = []
         self.fail_first: list[tuple[int, dict[str, str]]] = []  # (status, headers) per early request
         self.sleep_first = 0.0
+        self.delay = 0.0
         self.vllm_style = False
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
 
     def reply(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         if path.endswith("/chat/completions"):
@@ -59,10 +63,24 @@ def server() -> Iterator[tuple[str, Stub]]:
             pass
 
         def do_POST(self) -> None:
+            with stub.lock:
+                stub.in_flight += 1
+                stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+            try:
+                self._answer()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client timed out and hung up: that is the scenario under test
+            finally:
+                with stub.lock:
+                    stub.in_flight -= 1
+
+        def _answer(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             stub.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+            time.sleep(stub.delay)
             if len(stub.requests) == 1 and stub.sleep_first:
                 time.sleep(stub.sleep_first)
+                return
             if stub.fail_first:
                 status, headers = stub.fail_first.pop(0)
                 self.send_response(status)
@@ -79,7 +97,7 @@ def server() -> Iterator[tuple[str, Stub]]:
             self.wfile.write(data)
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", stub
     httpd.shutdown()
@@ -132,7 +150,7 @@ def test_retries_5xx_and_timeouts_then_gives_up(server: tuple[str, Stub]) -> Non
     backend = OpenAIBackend("m", base_url=url, backoff_s=0.01, timeout_s=0.3)
     (t,) = run_rollouts(backend, TASK.questions(1), RolloutConfig(mode="text"), grader=TASK.grade, progress=False)
     assert t.stop_reason in ("answer", "eos")
-    assert len(stub.requests) >= 3  # timed out, 503, 500 (then success)
+    assert len(stub.requests) == 4  # timed out, 503, 500, success
     stub.fail_first = [(500, {})] * 10
     give_up = OpenAIBackend("m", base_url=url, backoff_s=0.001, max_retries=2)
     with pytest.raises(RuntimeError, match="giving up after 3 attempts"):
@@ -150,9 +168,11 @@ def test_client_errors_fail_fast_with_the_server_message(server: tuple[str, Stub
 
 def test_concurrency_limit(server: tuple[str, Stub]) -> None:
     url, stub = server
+    stub.delay = 0.1
     backend = OpenAIBackend("m", base_url=url, concurrency=2)
-    trajs = run_rollouts(backend, TASK.questions(5), RolloutConfig(mode="text"), grader=TASK.grade, progress=False)
-    assert len(trajs) == 5 and len(stub.requests) == 5
+    trajs = run_rollouts(backend, TASK.questions(6), RolloutConfig(mode="text"), grader=TASK.grade, progress=False)
+    assert len(trajs) == 6 and len(stub.requests) == 6
+    assert stub.max_in_flight == 2
 
 
 def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -143,28 +143,44 @@ def _config(tmp_path: Path, data: Path, model: Path, **train: object) -> SFTConf
     })
 
 
+def _model_segments(mask: list[int]) -> list[tuple[int, int]]:
+    """(start, end) of each run of model tokens in a loss mask."""
+    spans, start = [], None
+    for i, m in enumerate([*mask, 0]):
+        if m and start is None:
+            start = i
+        elif not m and start is not None:
+            spans.append((start, i))
+            start = None
+    return spans
+
+
 def test_overfit_tiny_model_reproduces_a_trajectory_greedily(tmp_path: Path, tiny_model_dir: Path, tok) -> None:  # type: ignore[no-untyped-def]
     trajs = toy_dataset(3)
     data = write_dataset(tmp_path / "sft.jsonl", trajs)
-    final = train_sft(_config(tmp_path / "run", data, tiny_model_dir, max_steps=60, micro_batch_size=3, lr=1e-2,
-                              min_lr_ratio=1.0))
+    final = train_sft(_config(tmp_path / "run", data, tiny_model_dir, max_steps=80, micro_batch_size=3, lr=2e-2,
+                              warmup_ratio=0.1, min_lr_ratio=1.0))
     losses = [r["loss"] for r in read_metrics(tmp_path / "run") if "loss" in r]
-    assert len(losses) == 60
+    assert len(losses) == 80
     assert losses[0] / losses[-1] > 5, f"loss fell only from {losses[0]:.3f} to {losses[-1]:.3f}"
     assert (final / "r1ci_sft.json").exists() and (final / "sft_config.yaml").exists()
 
     from r1ci.models import load_model
 
-    loaded = load_model(str(final), device="cpu")
-    target = trajs[1]
-    ids, mask = trajectory_features(target, tok)
-    first_model = mask.index(1)
-    end = mask.index(0, first_model)  # end of the first model segment
-    prompt = torch.tensor([ids[:first_model]])
-    with torch.no_grad():
-        out = loaded.model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=end - first_model,
-                                    do_sample=False, pad_token_id=tok.pad_token_id)
-    assert out[0, first_model:].tolist() == ids[first_model:end]
+    loaded = load_model(str(final), device="cpu")  # the saved HF folder loads like any model
+    for index, target in enumerate(trajs):
+        ids, mask = trajectory_features(target, tok)
+        segments = _model_segments(mask)
+        assert len(segments) == 2  # code turn, then the answer turn (+ end-of-turn token)
+        # every model segment of one trajectory, and the first of the others, given the real context
+        for start, end in segments if index == 1 else segments[:1]:
+            context = torch.tensor([ids[:start]])
+            with torch.no_grad():
+                out = loaded.model.generate(context, attention_mask=torch.ones_like(context),
+                                            max_new_tokens=end - start, do_sample=False, pad_token_id=tok.pad_token_id)
+            assert out[0, start:].tolist() == ids[start:end], (
+                f"trajectory {index}: greedy {tok.decode(out[0, start:])!r} != {tok.decode(ids[start:end])!r}"
+            )
 
 
 def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path: Path, tiny_model_dir: Path) -> None:

@@ -39,6 +39,41 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(2) from exc
 
 
+@app.command("synth")
+def synth(
+    config: ConfigOpt = None,
+    model: Annotated[str | None, typer.Option(help="Teacher: 'reference' (scripted) or a model for --backend.")] = None,
+    backend: Annotated[str | None, typer.Option(help="scripted | hf | vllm | openai.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (backend openai).")] = None,
+    split: Annotated[str, typer.Option(help="Must be 'train': test tasks never become training data.")] = "train",
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated task names (default: all training tasks).")] = None,
+    questions_per_task: Annotated[int | None, typer.Option(help="Questions generated per task.")] = None,
+    samples_per_question: Annotated[int | None, typer.Option(help="Teacher samples per question.")] = None,
+    out: Annotated[str | None, typer.Option(help="Output folder (sft.jsonl, all.jsonl, stats.json).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted synthesis / re-filter it.")] = False,
+    override: OverrideOpt = None,
+) -> None:
+    """Synthesise SFT trajectories on training tasks by rejection sampling. Prints the output folder."""
+    from r1ci.train.synth import SynthConfig, synthesize
+
+    try:
+        raw = apply_overrides(load_yaml(config), override)
+        for key, value in (("model", model), ("backend", backend), ("base_url", base_url), ("split", split),
+                           ("tasks", tasks), ("questions_per_task", questions_per_task),
+                           ("samples_per_question", samples_per_question), ("out", out)):
+            _set(raw, key, value)
+        if resume:
+            raw["resume"] = True
+        cfg = SynthConfig.model_validate(raw)
+    except (ConfigError, ValueError) as exc:
+        _fail(exc)
+    try:
+        folder = synthesize(cfg)
+    except (FileExistsError, FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(exc)
+    typer.echo(str(folder))
+
+
 @app.command("train")
 def train(
     config: ConfigOpt = None,

@@ -122,7 +122,9 @@ class ForkServer:
                 exec(compile(WARMUP, "<warmup>", "exec"), {})
             except Exception as exc:
                 warnings.append(f"warm-up failed (harmless, children just start colder): {exc}")
-        self.layers, self.pidns_fd = isolation.setup_server(set(self.config["disabled_layers"]), self.uid_base)
+        self.layers, self.pidns_fd = isolation.setup_server(
+            set(self.config["disabled_layers"]), self.uid_base
+        )
         if not self.layers.mount_namespace:
             self.workroot = tempfile.mkdtemp(prefix=f"r1ci-sandbox-{os.getpid()}-")
             os.chmod(self.workroot, 0o711)

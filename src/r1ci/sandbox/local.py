@@ -68,13 +68,14 @@ class _Job:
     deadline: float = 0.0
     grace_until: float | None = None
     flood_killed: bool = False
-    session_restarted: bool = False
+    pid: int | None = None  # the one-shot's child
+    retired: bool = False
 
 
 @dataclass
 class _Session:
     sid: str
-    proc_id: int
+    pid: int
     ctrl: socket.socket
     last_used: float
     busy: _Job | None = None
@@ -140,7 +141,6 @@ class LocalExecutor(Executor):
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._closing = False
-        self._closed = threading.Event()
         self._startup_error: BaseException | None = None
         self._server_info: dict[str, Any] = {}
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -148,10 +148,11 @@ class LocalExecutor(Executor):
         self._sel: selectors.BaseSelector | None = None
         self._server: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
-        self._running: dict[int, _Job] = {}  # one-shot jobs by request id
+        self._running: dict[int, _Job] = {}  # one-shots whose child has not been reaped yet, by job id
         self._sessions: dict[str, _Session] = {}
-        self._session_procs: dict[int, _Session] = {}  # session process request id -> session
-        self._busy = 0  # one-shots + session turns running now
+        self._by_pid: dict[int, _Job | _Session] = {}  # child pid -> what it runs
+        self._spares: deque[tuple[int, socket.socket]] = deque()  # children offered by the server
+        self._busy = 0  # one-shots + session turns occupying a worker
 
     # -------------------------------------------------------------------------------------- public
 
@@ -292,7 +293,7 @@ class LocalExecutor(Executor):
             detail = got[0].get("error", "") if got else "it exited (see its traceback above)"
             raise SandboxError(f"the fork server failed to start: {detail}")
         self._server_info = got[0]
-        parent_sock.setblocking(False)
+        parent_sock.settimeout(None)
         self._sock = parent_sock
         assert self._sel is not None
         self._sel.register(parent_sock, selectors.EVENT_READ, ("server", None))
@@ -353,22 +354,23 @@ class LocalExecutor(Executor):
             self._closing = True
             self._stop_server()  # the server kills every child it still has
             for job in list(self._running.values()):
-                self._force_finish(job, "killed", "r1ci sandbox: executor closed before the snippet finished")
+                self._force_finish(job, "r1ci sandbox: executor closed before the snippet finished")
             self._fail_sessions("executor closed before the snippet finished")
             self._fail_pending(SandboxError("executor closed"))
+            self._drop_spares()
             self._sel.close()
-            self._closed.set()
 
     def _next_timeout(self) -> float:
         now = time.monotonic()
         wait = 1.0  # session idle expiry resolution
-        for job in self._all_active():
-            wait = min(wait, job.deadline + (0 if job.session_id else _BACKSTOP_S) - now)
+        for job in self._active_jobs():
+            if not job.future.done():
+                wait = min(wait, job.deadline + (0 if job.session_id else _BACKSTOP_S) - now)
             if job.grace_until is not None:
                 wait = min(wait, job.grace_until - now)
         return max(0.0, wait)
 
-    def _all_active(self) -> list[_Job]:
+    def _active_jobs(self) -> list[_Job]:
         return list(self._running.values()) + [s.busy for s in self._sessions.values() if s.busy is not None]
 
     def _fail_pending(self, exc: BaseException) -> None:
@@ -405,19 +407,34 @@ class LocalExecutor(Executor):
                 return session.queue.popleft()
         with self._lock:
             while self._pending:
-                job = self._pending.popleft()
+                job = self._pending[0]
                 session = self._sessions.get(job.session_id) if job.session_id else None
                 if session is not None and session.busy is not None:
+                    self._pending.popleft()
                     session.queue.append(job)  # one turn at a time per session
                     continue
-                return job
+                if session is None and not self._spares:
+                    return None  # needs a fresh child: wait for the server to offer one
+                return self._pending.popleft()
         return None
 
-    def _open_pipes(self, job: _Job) -> list[int]:
-        """-> write ends for the child [stdout, stderr, meta]; read ends are registered on the selector."""
+    def _take_spare(self, timeout_s: float | None) -> tuple[int, socket.socket]:
+        """Claim an offered child and tell the server, which then times it and forks a replacement."""
+        assert self._sock is not None
+        pid, spare = self._spares.popleft()
+        with contextlib.suppress(OSError):
+            wire.send(self._sock, {"op": "assigned", "pid": pid, "timeout_s": timeout_s})
+        return pid, spare
+
+    def _drop_spares(self) -> None:
+        while self._spares:
+            self._spares.popleft()[1].close()
+
+    def _open_pipes(self, job: _Job, names: tuple[str, ...]) -> list[int]:
+        """-> write ends for the child; read ends are registered on the selector."""
         assert self._sel is not None
         writers = []
-        for name in ("out", "err", "meta"):
+        for name in names:
             r, w = os.pipe2(os.O_CLOEXEC)
             os.set_blocking(r, False)
             job.fds[r] = name
@@ -425,28 +442,31 @@ class LocalExecutor(Executor):
             writers.append(w)
         return writers
 
-    def _start_oneshot(self, job: _Job) -> None:
-        assert self._sock is not None
-        code_fd = wire.code_memfd(job.code)
-        out_w, err_w, meta_w = self._open_pipes(job)
-        fds = [code_fd, out_w, err_w, meta_w]
+    def _send_code(self, sock: socket.socket, job: _Job, msg: dict[str, Any], names: tuple[str, ...]) -> None:
+        fds = [wire.code_memfd(job.code), *self._open_pipes(job, names)]
         if job.stdin is not None:
             fds.append(wire.code_memfd(job.stdin, "stdin"))
         job.started = time.monotonic()
         job.deadline = job.started + job.limits.timeout_s
-        self._running[job.id] = job
-        self._busy += 1
         try:
-            wire.send(
-                self._sock,
-                {"op": "run", "id": job.id, "mode": "oneshot", "limits": job.limits.to_wire()},
-                fds,
-            )
+            wire.send(sock, msg, fds)
         except OSError:
-            pass  # the server is gone; _on_server sees EOF and finishes this job as killed
+            pass  # the child died meanwhile; its exit report finishes this job
         finally:
             for fd in fds:
                 os.close(fd)
+
+    def _start_oneshot(self, job: _Job) -> None:
+        pid, spare = self._take_spare(job.limits.timeout_s)
+        job.pid = pid
+        self._running[job.id] = job
+        self._by_pid[pid] = job
+        self._busy += 1
+        msg = {"mode": "oneshot", "limits": job.limits.to_wire()}
+        try:
+            self._send_code(spare, job, msg, ("out", "err", "meta"))
+        finally:
+            spare.close()
 
     # ------------------------------------------------------------------------------------ sessions
 
@@ -461,58 +481,41 @@ class LocalExecutor(Executor):
         session.turns += 1
         session.last_used = time.monotonic()
         self._busy += 1
-        job.started = time.monotonic()
-        job.deadline = job.started + job.limits.timeout_s
-        code_fd = wire.code_memfd(job.code)
-        out_w, err_w, meta_w = self._open_pipes(job)
-        os.close(meta_w)  # sessions report through the control socket instead
-        fds = [code_fd, out_w, err_w]
-        if job.stdin is not None:
-            fds.append(wire.code_memfd(job.stdin, "stdin"))
-        try:
-            wire.send(session.ctrl, {"cpu_s": job.limits.to_wire()["cpu_s"]}, fds)
-        except OSError:
-            pass  # the session died; its exit report finishes this turn
-        finally:
-            for fd in fds:
-                os.close(fd)
+        self._send_code(session.ctrl, job, {"cpu_s": job.limits.to_wire()["cpu_s"]}, ("out", "err"))
 
     def _new_session(self, job: _Job) -> _Session | None:
-        assert self._sock is not None and self._sel is not None and job.session_id is not None
+        assert self._sel is not None and job.session_id is not None
         if len(self._sessions) >= self.max_sessions:
             idle = [s for s in self._sessions.values() if s.busy is None and not s.queue]
             if not idle:
-                self._finish_error(job, f"too many busy sessions (max_sessions={self.max_sessions})")
+                job.future.set_result(
+                    _error_result(f"too many busy sessions (max_sessions={self.max_sessions})")
+                )
                 return None
             self._end_session(min(idle, key=lambda s: s.last_used), "evicted")
+        pid, spare = self._take_spare(None)
         ours, theirs = wire.socketpair()
-        proc_id = next(self._ids)
         try:
-            wire.send(
-                self._sock,
-                {"op": "run", "id": proc_id, "mode": "session", "limits": job.limits.to_wire()},
-                [theirs.fileno()],
-            )
+            wire.send(spare, {"mode": "session", "limits": job.limits.to_wire()}, [theirs.fileno()])
         except OSError:
-            pass
+            pass  # the spare died; its exit report ends the session
         finally:
             theirs.close()
-        ours.setblocking(False)
-        session = _Session(job.session_id, proc_id, ours, time.monotonic())
+            spare.close()
+        session = _Session(job.session_id, pid, ours, time.monotonic())
         self._sessions[job.session_id] = session
-        self._session_procs[proc_id] = session
+        self._by_pid[pid] = session
         self._sel.register(ours, selectors.EVENT_READ, ("ctrl", session))
         return session
 
     def _on_ctrl(self, session: _Session) -> None:
         try:
-            data = session.ctrl.recv(wire.MAX_MESSAGE)
+            data = session.ctrl.recv(wire.MAX_MESSAGE, socket.MSG_DONTWAIT)
         except BlockingIOError:
             return
         except OSError:
             data = b""
-        if not data:
-            # The child is gone (its exit report from the server finishes any running turn).
+        if not data:  # the child is gone; the server's exit report finishes any running turn
             assert self._sel is not None
             with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(session.ctrl)
@@ -524,20 +527,20 @@ class LocalExecutor(Executor):
             report = json.loads(data)
             report = {"exit_code": int(report["exit_code"]), "memory_error": bool(report.get("memory_error"))}
         except (ValueError, TypeError, KeyError):
-            self._kill_job(job, "garbled session report")  # the snippet wrote to the control socket
+            self._kill_pid(session.pid, "garbled session report")  # the snippet wrote to the control socket
             return
         job.turn = report
         self._maybe_finish(job)
 
     def _end_session(self, session: _Session, reason: str) -> None:
+        """Forget the session and make its child exit (closing the control socket is its signal)."""
         assert self._sel is not None
-        self._sessions.pop(session.sid, None)
+        if self._sessions.get(session.sid) is session:
+            del self._sessions[session.sid]
         with contextlib.suppress(KeyError, ValueError):
             self._sel.unregister(session.ctrl)
         session.ctrl.close()
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                wire.send(self._sock, {"op": "kill", "id": session.proc_id, "reason": reason})
+        self._kill_pid(session.pid, reason)
         with self._lock:
             self._pending.extendleft(reversed(session.queue))  # they restart on a fresh session
         session.queue.clear()
@@ -545,7 +548,7 @@ class LocalExecutor(Executor):
     def _fail_sessions(self, reason: str) -> None:
         for session in list(self._sessions.values()):
             if session.busy is not None:
-                self._force_finish(session.busy, "killed", f"r1ci sandbox: {reason}")
+                self._force_finish(session.busy, f"r1ci sandbox: {reason}")
             self._end_session(session, reason)
 
     # --------------------------------------------------------------------------------------- events
@@ -554,7 +557,7 @@ class LocalExecutor(Executor):
         assert self._sock is not None
         while True:
             try:
-                got = wire.recv(self._sock)
+                got = wire.recv(self._sock, wait=False)
             except BlockingIOError:
                 return
             except OSError:
@@ -563,28 +566,49 @@ class LocalExecutor(Executor):
                 self._server_died()
                 return
             msg, fds = got
+            op = msg.get("op")
+            if op == "spare" and fds:
+                self._spares.append((int(msg["pid"]), socket.socket(fileno=fds[0])))
+                fds = fds[1:]
             for fd in fds:
                 os.close(fd)
-            if msg.get("op") != "exit":
-                continue
-            req_id = int(msg["id"])
-            job = self._running.get(req_id)
-            if job is not None:
-                job.exit = msg
-                self._maybe_finish(job)
-                continue
-            session = self._session_procs.pop(req_id, None)
-            if session is not None:
-                self._session_exited(session, msg)
+            if op == "exit":
+                self._on_exit(msg)
+            elif op == "spare_failed":
+                self._spare_failed(str(msg.get("error")))
 
-    def _session_exited(self, session: _Session, msg: dict[str, Any]) -> None:
-        if self._sessions.get(session.sid) is session:
-            self._end_session(session, "exited")
-        job = session.busy
+    def _on_exit(self, msg: dict[str, Any]) -> None:
+        pid = int(msg["pid"])
+        owner = self._by_pid.pop(pid, None)
+        if owner is None:  # an offered spare died unused (e.g. its set-up failed)
+            for i, (spare_pid, sock) in enumerate(self._spares):
+                if spare_pid == pid:
+                    del self._spares[i]
+                    sock.close()
+                    break
+            return
+        if isinstance(owner, _Session):
+            if self._sessions.get(owner.sid) is owner:
+                self._end_session(owner, "exited")
+            job = owner.busy
+            if job is not None and not job.future.done():
+                job.exit = msg
+                job.turn = None
+                self._maybe_finish(job)
+            return
+        owner.exit = msg
+        if self._running.pop(owner.id, None) is not None:
+            self._busy -= 1
+        self._maybe_finish(owner)
+
+    def _spare_failed(self, error: str) -> None:
+        log.warning("r1ci sandbox: %s", error)
+        if self._spares:
+            return
+        with self._lock:
+            job = self._pending.popleft() if self._pending else None
         if job is not None and not job.future.done():
-            job.exit = msg
-            job.turn = None
-            self._maybe_finish(job)
+            job.future.set_result(_error_result(error))
 
     def _server_died(self) -> None:
         log.error("r1ci sandbox: the fork server died; restarting it")
@@ -597,10 +621,11 @@ class LocalExecutor(Executor):
             with contextlib.suppress(Exception):
                 self._server.wait(timeout=5)
             self._server = None
+        self._drop_spares()
         for job in list(self._running.values()):
-            self._force_finish(job, "killed", "r1ci sandbox: the fork server died during this execution")
+            self._force_finish(job, "r1ci sandbox: the fork server died during this execution")
         self._fail_sessions("the fork server died")
-        self._session_procs.clear()
+        self._by_pid.clear()
         if not self._closing:
             try:
                 self._spawn_server()
@@ -627,34 +652,37 @@ class LocalExecutor(Executor):
                 job.meta += data
             return
         (job.out if name == "out" else job.err).write(data)
-        dropped = job.out.dropped + job.err.dropped
-        if dropped > job.limits.kill_output_bytes and not job.flood_killed:
+        if job.out.dropped + job.err.dropped > job.limits.kill_output_bytes and not job.flood_killed:
             job.flood_killed = True
             self._kill_job(job, "output")
 
     def _kill_job(self, job: _Job, reason: str) -> None:
-        if self._sock is None:
-            return
         if job.session_id is not None:
             session = self._sessions.get(job.session_id)
-            target = session.proc_id if session is not None else None
-        else:
-            target = job.id
-        if target is not None:
+            if session is not None and session.busy is job:
+                self._kill_pid(session.pid, reason)
+        elif job.pid is not None and job.exit is None:
+            self._kill_pid(job.pid, reason)
+
+    def _kill_pid(self, pid: int, reason: str) -> None:
+        if self._sock is not None:
             with contextlib.suppress(OSError):
-                wire.send(self._sock, {"op": "kill", "id": target, "reason": reason})
+                wire.send(self._sock, {"op": "kill", "pid": pid, "reason": reason})
 
     def _timers(self) -> None:
         now = time.monotonic()
-        for job in self._all_active():
-            if job.grace_until is not None and now >= job.grace_until:
+        for job in self._active_jobs():
+            if job.future.done():
+                if job.exit is None and now >= job.deadline + _BACKSTOP_S:
+                    self._retire(job)  # answered early; the server never reported its exit
+            elif job.grace_until is not None and now >= job.grace_until:
                 self._finish(job)  # a leftover process kept the pipes open: stop waiting for it
             elif job.session_id is not None and job.exit is None and job.turn is None and now >= job.deadline:
                 self._kill_job(job, "timeout")  # session turns are timed here; one-shots by the server
                 job.deadline = now + _BACKSTOP_S
             elif job.session_id is None and job.exit is None and now >= job.deadline + _BACKSTOP_S:
                 self._kill_job(job, "timeout")
-                self._force_finish(job, "killed", "r1ci sandbox: the fork server never reported this child")
+                self._force_finish(job, "r1ci sandbox: the fork server never reported this child")
         for session in list(self._sessions.values()):
             if session.busy is None and not session.queue and now - session.last_used > self.session_idle_s:
                 self._end_session(session, "idle")
@@ -670,78 +698,88 @@ class LocalExecutor(Executor):
             os.close(fd)
 
     def _maybe_finish(self, job: _Job) -> None:
-        ended = job.exit is not None or job.turn is not None
-        if not ended or job.future.done():
+        if job.future.done():
+            return
+        final_meta = (
+            job.exit is None and job.turn is None and "meta" not in job.fds and _meta(job).get("final")
+        )
+        if job.exit is None and job.turn is None and not final_meta:
             return
         if not job.fds:
             self._finish(job)
         elif job.grace_until is None:
             job.grace_until = time.monotonic() + _EXIT_GRACE_S
 
-    def _release(self, job: _Job) -> None:
+    def _retire(self, job: _Job) -> None:
+        """The job no longer occupies a worker: its process is gone (or given up on)."""
         for fd in list(job.fds):
             self._close_fd(job, fd)
         if job.session_id is None:
             if self._running.pop(job.id, None) is not None:
                 self._busy -= 1
+                if job.pid is not None:
+                    self._by_pid.pop(job.pid, None)
             return
         session = self._sessions.get(job.session_id)
         if session is not None and session.busy is job:
             session.busy = None
             session.last_used = time.monotonic()
             self._busy -= 1
-        elif job.started:
+        elif job.started and not job.retired:
             self._busy -= 1  # its session already ended (died, killed or timed out)
+        job.retired = True
 
     def _finish(self, job: _Job) -> None:
         if job.future.done():
             return
-        self._release(job)
-        report = job.turn if job.turn is not None else {}
+        for fd in list(job.fds):
+            self._close_fd(job, fd)
+        if job.session_id is not None or job.exit is not None:
+            self._retire(job)
         if job.exit is not None and "error" in job.exit:
-            job.future.set_result(self._error_result(job, job.exit["error"]))
+            job.future.set_result(_error_result(job.exit["error"]))
             return
-        if job.turn is not None:
-            exit_code: int | None = int(report["exit_code"])
-            killed_for = None
-            memory_error = bool(report.get("memory_error"))
-            wall = time.monotonic() - job.started
-            cpu, rss = 0.0, 0.0
-        else:
+        meta = _meta(job)
+        cpu, rss_kb = 0.0, 0.0
+        if job.turn is not None:  # a session turn that completed
+            exit_code: int | None = job.turn["exit_code"]
+            killed_for, memory_error = None, job.turn["memory_error"]
+        elif meta.get("final") and isinstance(meta.get("exit_code"), int):  # the child's own final report
+            exit_code, killed_for, memory_error = meta["exit_code"], None, bool(meta.get("memory_error"))
+            cpu, rss_kb = float(meta.get("cpu_s", 0.0)), float(meta.get("max_rss_kb", 0))
+        else:  # the server's report: killed, crashed, or no pid namespace
             assert job.exit is not None
-            exit_code = job.exit.get("exit_code")
-            killed_for = job.exit.get("killed_for")
-            memory_error = _meta_flag(job.meta, "memory_error")
-            wall = float(job.exit.get("wall_s", time.monotonic() - job.started))
-            cpu, rss = float(job.exit.get("cpu_s", 0.0)), float(job.exit.get("max_rss_kb", 0)) / 1024
+            exit_code, killed_for = job.exit.get("exit_code"), job.exit.get("killed_for")
+            memory_error = bool(meta.get("memory_error"))
+            cpu, rss_kb = float(job.exit.get("cpu_s", 0.0)), float(job.exit.get("max_rss_kb", 0))
         status, timed_out, memory_exceeded = classify(
             exit_code, killed_for=killed_for, memory_error=memory_error
         )
-        stderr = job.err.text() + _sandbox_note(status, killed_for, exit_code, job.limits)
         extra: dict[str, Any] = {}
         if job.session_id is not None:
-            extra["session_id"] = job.session_id
-            extra["session_alive"] = job.turn is not None
+            extra = {"session_id": job.session_id, "session_alive": job.turn is not None}
         job.future.set_result(
             ExecutionResult(
                 stdout=job.out.text(),
-                stderr=stderr,
+                stderr=job.err.text() + _sandbox_note(status, killed_for, exit_code, job.limits),
                 exit_code=exit_code,
                 timed_out=timed_out,
                 memory_exceeded=memory_exceeded,
                 truncated=job.out.truncated or job.err.truncated,
-                duration_s=wall,
+                duration_s=time.monotonic() - job.started,
                 status=status,
                 cpu_s=cpu,
-                max_rss_mb=rss,
+                max_rss_mb=rss_kb / 1024,
                 extra=extra,
             )
         )
 
-    def _force_finish(self, job: _Job | None, status: str, note: str) -> None:
-        if job is None or job.future.done():
+    def _force_finish(self, job: _Job | None, note: str) -> None:
+        if job is None:
             return
-        self._release(job)
+        self._retire(job)
+        if job.future.done():
+            return
         job.future.set_result(
             ExecutionResult(
                 stdout=job.out.text(),
@@ -749,24 +787,24 @@ class LocalExecutor(Executor):
                 exit_code=None,
                 truncated=job.out.truncated or job.err.truncated,
                 duration_s=time.monotonic() - job.started if job.started else 0.0,
-                status="killed" if status == "killed" else "error",
+                status="killed",
             )
         )
 
-    def _finish_error(self, job: _Job, message: str) -> None:
-        if not job.future.done():
-            job.future.set_result(self._error_result(job, message))
 
-    @staticmethod
-    def _error_result(job: _Job, message: str) -> ExecutionResult:
-        return ExecutionResult(stderr=f"r1ci sandbox: {message}\n", exit_code=None, status="error")
+def _error_result(message: str) -> ExecutionResult:
+    return ExecutionResult(stderr=f"r1ci sandbox: {message}\n", exit_code=None, status="error")
 
 
-def _meta_flag(meta: bytes | bytearray, key: str) -> bool:
+def _meta(job: _Job) -> dict[str, Any]:
+    """The child's end-of-run report (empty if it never wrote one, e.g. it was killed)."""
+    if "meta" in job.fds or not job.meta:
+        return {}
     try:
-        return bool(json.loads(bytes(meta)).get(key))
-    except (ValueError, AttributeError):
-        return False
+        data = json.loads(bytes(job.meta))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _sandbox_note(status: str, killed_for: str | None, exit_code: int | None, limits: SandboxLimits) -> str:

@@ -37,3 +37,13 @@ def normalize_text(s: str) -> str:
     s = s.strip().strip("\"'`").strip()
     s = re.sub(r"\s+", " ", s)
     return s.lower()
+
+
+def wrap_answer(answer: str) -> str:
+    """`<<<answer>>>`, with a space before the closing `>>>` when the answer itself ends in `>`.
+
+    The first `>>>` closes the wrapper (extraction and the rollout engine's stop both read it so),
+    so an answer such as the Dyck completion `] >` must be written `<<<] > >>>`, not `<<<] >>>>`.
+    """
+    answer = answer.strip()
+    return f"<<<{answer} >>>" if answer.endswith(">") else f"<<<{answer}>>>"

@@ -40,7 +40,10 @@ PREFIX = "bbh_"
 
 _OPTION_LINE = re.compile(r"^\(([A-Z])\)\s*(.*?)\s*$")
 # "(B)", "(B) text"  |  "B", "B)", "B.", "B: text"
-_LETTER_FORMS = (re.compile(r"^\(([A-Za-z])\)(?:\s.*)?$", re.S), re.compile(r"^([A-Za-z])(?:[.:)](?:\s.*)?)?$", re.S))
+_LETTER_FORMS = (
+    re.compile(r"^\(([A-Za-z])\)(?:\s.*)?$", re.S),
+    re.compile(r"^([A-Za-z])(?:[.:)](?:\s.*)?)?$", re.S),
+)
 
 
 def parse_options(problem: str) -> dict[str, str]:
@@ -183,10 +186,22 @@ FORMATS: dict[str, AnswerFormat] = {
     ),
     "dyck": AnswerFormat(
         "dyck",
-        _ANSWER_TAIL.format(what="the closing brackets that complete the sequence, separated by spaces", example="] ) }"),
+        # Closing brackets include ">", so the answer must not run into the ">>>" of its wrapper.
+        "Answer with the closing brackets that complete the sequence only, separated by spaces and "
+        "with a space before the closing >>>, e.g. <<<] ) > >>>.",
         _dyck_matches, _dyck_corrupt,
     ),
 }  # fmt: skip
+
+_LABELS = {
+    "multiple_choice": "option letter",
+    "true_false": "True/False",
+    "yes_no": "Yes/No",
+    "valid_invalid": "valid/invalid",
+    "number": "integer",
+    "word_list": "sorted words",
+    "dyck": "closing brackets",
+}
 
 # The 27 tasks (file stems) and their answer format.
 BBH_FORMATS: dict[str, str] = {
@@ -249,7 +264,9 @@ def _validate(data: Any, where: str) -> list[dict[str, str]]:
         isinstance(e, dict) and isinstance(e.get("input"), str) and isinstance(e.get("target"), str)
         for e in examples
     ):
-        raise BBHDataError(f"{where} is not a BIG-Bench-Hard file: expected {{'examples': [{{'input', 'target'}}]}}")
+        raise BBHDataError(
+            f"{where} is not a BIG-Bench-Hard file: expected {{'examples': [{{'input', 'target'}}]}}"
+        )
     return examples
 
 
@@ -299,27 +316,41 @@ def sample_indices(name: str, total: int, n: int, seed: int) -> list[int]:
     return order[: min(n, total)]
 
 
-def _make_questions(stem: str, fmt: AnswerFormat) -> Callable[[int, int, int | None], list[Question]]:
+def _question(
+    stem: str, fmt: AnswerFormat, examples: tuple[dict[str, str], ...], i: int, seed: int
+) -> Question:
     name = PREFIX + stem
+    ex = examples[i]
+    meta: dict[str, Any] = {"index": i, "seed": seed, "format": fmt.name}
+    if fmt.name == "multiple_choice":
+        meta["options"] = parse_options(ex["input"])
+    return Question(
+        id=f"{name}/{i}",
+        task=name,
+        prompt=with_instruction(f"{ex['input'].rstrip()}\n\n{fmt.instruction}"),
+        answer=ex["target"],
+        metadata=meta,
+    )
 
+
+def example_question(name: str, index: int, data_dir: Path | None = None) -> Question:
+    """Published example `index` of a BBH task (`bbh_navigate` or `navigate`) as a `Question`."""
+    stem = name.removeprefix(PREFIX)
+    if stem not in BBH_FORMATS:
+        raise ValueError(f"unknown BIG-Bench-Hard task {name!r}; known: {sorted(BBH_FORMATS)}")
+    examples = load_examples(stem, data_dir)
+    if not 0 <= index < len(examples):
+        raise IndexError(f"{name} has examples 0..{len(examples) - 1}, got {index}")
+    return _question(stem, FORMATS[BBH_FORMATS[stem]], examples, index, seed=0)
+
+
+def _make_questions(stem: str, fmt: AnswerFormat) -> Callable[[int, int, int | None], list[Question]]:
     def make(n: int, seed: int, difficulty: int | None) -> list[Question]:
         examples = load_examples(stem)
-        out = []
-        for i in sample_indices(name, len(examples), n, seed):
-            ex = examples[i]
-            meta: dict[str, Any] = {"index": i, "seed": seed, "format": fmt.name}
-            if fmt.name == "multiple_choice":
-                meta["options"] = parse_options(ex["input"])
-            out.append(
-                Question(
-                    id=f"{name}/{i}",
-                    task=name,
-                    prompt=with_instruction(f"{ex['input'].rstrip()}\n\n{fmt.instruction}"),
-                    answer=ex["target"],
-                    metadata=meta,
-                )
-            )
-        return out
+        return [
+            _question(stem, fmt, examples, i, seed)
+            for i in sample_indices(PREFIX + stem, len(examples), n, seed)
+        ]
 
     return make
 
@@ -372,7 +403,7 @@ def bbh_task(stem: str) -> Task:
         source="bbh",
         make_questions=_make_questions(stem, fmt),
         check=fmt.matches,
-        description=f"BIG-Bench-Hard {stem.replace('_', ' ')} ({fmt.name.replace('_', ' ')} answers)",
+        description=f"BIG-Bench-Hard {stem.replace('_', ' ')} (answer: {_LABELS[fmt.name]})",
         difficulties=(),
         reference_program=_PROGRAMS.get(stem),
         extra={"corrupt": fmt.corrupt, "format": fmt.name, "stem": stem},

@@ -103,7 +103,7 @@ SPECS: dict[str, DatasetSpec] = {
         _spec("ransom_note", 3), _spec("rectangle_count", 4), _spec("rotate_matrix", 4),
         _spec("rotten_oranges", 3), _spec("self_reference", 9), _spec("sentence_reordering", 3),
         _spec("shortest_path", 3), _spec("simple_equations", 3), _spec("simple_geometry", 3),
-        _spec("simple_integration", 3), _spec("spell_backward", 4), _spec("spiral_matrix", 4),
+        _spec("simple_integration", 3), _spec("spell_backward", 4), _spec("spiral_matrix", 3),
         _spec("string_manipulation", 2), _spec("survo", 1), _spec("syllogism", 3),
         _spec("time_intervals", 6), _spec("tower_of_hanoi", 1, min_pegs=3, max_pegs=3), _spec("tsumego", 0),
         _spec("word_ladder", 2), _spec("word_sequence_reversal", 3), _spec("word_sorting", 4),
@@ -119,7 +119,9 @@ def _rg() -> Any:
     try:
         import reasoning_gym
     except ImportError as exc:  # a hard dependency, but say how to fix a broken environment
-        raise ReasoningGymError("Reasoning-Gym tasks need reasoning-gym: pip install 'reasoning-gym==0.1.25'") from exc
+        raise ReasoningGymError(
+            "Reasoning-Gym tasks need reasoning-gym: pip install 'reasoning-gym==0.1.25'"
+        ) from exc
     return reasoning_gym
 
 
@@ -221,7 +223,9 @@ _STRICT: dict[str, Callable[[str, str, dict[str, Any]], bool]] = {
 }
 
 
-def _rg_score(scorer: Any, dataset: str, answer: str, gold: str, question: str, meta: dict[str, Any]) -> float:
+def _rg_score(
+    scorer: Any, dataset: str, answer: str, gold: str, question: str, meta: dict[str, Any]
+) -> float:
     entry = {"question": question, "answer": gold, "metadata": meta}
     with _quiet():
         score = float(scorer.score_answer(answer, entry))
@@ -235,7 +239,9 @@ def raw_score(answer: str, q: Question) -> float:
     """Reasoning-Gym's own score for `answer` (strict for the loose verifiers), before binarising."""
     meta = q.metadata
     scorer = _scorer(meta["dataset"], meta["config"])
-    return _rg_score(scorer, meta["dataset"], answer, q.answer or "", _problem_text(q.prompt), meta["rg_metadata"])
+    return _rg_score(
+        scorer, meta["dataset"], answer, q.answer or "", _problem_text(q.prompt), meta["rg_metadata"]
+    )
 
 
 def _make_check(partial_credit: bool) -> Callable[[str, Question], float]:
@@ -248,7 +254,9 @@ def _make_check(partial_credit: bool) -> Callable[[str, Question], float]:
     return check
 
 
-def _make_questions(name: str, spec: DatasetSpec, extra: dict[str, Any]) -> Callable[[int, int, int | None], list[Question]]:
+def _make_questions(
+    name: str, spec: DatasetSpec, extra: dict[str, Any]
+) -> Callable[[int, int, int | None], list[Question]]:
     def make(n: int, seed: int, difficulty: int | None) -> list[Question]:
         config = config_for(spec, difficulty, extra.get("config"))
         out: list[Question] = []

@@ -100,7 +100,7 @@ def names(suite: str | None = None, split: str | None = None) -> list[str]:
     return [
         t.name
         for t in _tasks().values()
-        if (suite is None or t.source == suite) and (split is None or the_split.split_of(t.name) == split)
+        if (suite is None or t.source == suite) and (split is None or the_split.assignment(t.name) == split)
     ]
 
 
@@ -112,5 +112,5 @@ def all_tasks(suite: str | None = None, split: str | None = None) -> list[Task]:
 def counts() -> dict[str, dict[str, int]]:
     """`{source: {"train": k, "test": m}}` for the registered tasks under the active split."""
     the_split = active_split()
-    c = Counter((t.source, the_split.split_of(t.name)) for t in _tasks().values())
+    c = Counter((t.source, the_split.assignment(t.name)) for t in _tasks().values())
     return {s: {sp: c[(s, sp)] for sp in SPLITS} for s in SOURCES}

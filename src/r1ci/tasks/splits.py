@@ -17,7 +17,8 @@ selection altogether, so a held-out kind of problem never reappears under anothe
 
 The split is a setting. Load the paper's list (or any other) from YAML/JSON with
 `R1CI_SPLIT_FILE=path` or `use_split(path)`. The file holds `test: [names]` and optionally
-`train: [names]`; without `train`, every registered task not in `test` is a training task.
+`train: [names]`; without `train`, every registered task not in `test` is a training task; with it,
+a task in neither list is in no split (never trained on, never in the test set).
 """
 
 from __future__ import annotations
@@ -217,11 +218,18 @@ class Split:
                     "a held-out task must not be trained on, so list each task once"
                 )
 
-    def split_of(self, name: str) -> SplitName:
+    def assignment(self, name: str) -> SplitName | None:
+        """The task's split; None when the split has a train list and names the task in neither."""
         if name in self.test:
             return "test"
         if self.train is None or name in self.train:
             return "train"
+        return None
+
+    def split_of(self, name: str) -> SplitName:
+        found = self.assignment(name)
+        if found is not None:
+            return found
         raise SplitError(
             f"task {name!r} is in neither the train nor the test list of split {self.origin}; "
             "add it to one of them (or drop `train:` from the split file so unlisted tasks train)"

@@ -1,0 +1,181 @@
+"""Multi-turn code-interpreter rollouts vs single-turn generation, on the embedded model.
+
+    .venv/bin/python benchmarks/rollout_bench.py [--batch 8] [--turns 3] [--natural]
+
+Rows (same model, same prompts, same batch size, one process, run back to back):
+- single-turn: plain `model.generate` of exactly L new tokens per sequence, where L is the mean
+  number of model tokens per multi-turn rollout (the same amount of generated text, in one go).
+- multi-turn: `run_rollouts` through the r1ci engine with the local sandbox. To get a fixed,
+  realistic multi-turn shape from a 135M model, the words are forced by a logits hook (each rollout
+  writes `--turns` code blocks running a prime sieve, then answers from the last output); every
+  forward pass is the real model's. The hook's own cost counts against the multi-turn row.
+- (--natural) multi-turn on task-like prompts with the model's own greedy words (shape varies).
+
+Throughput counts model-generated tokens only (interpreter tokens are prefilled, not generated).
+"Sandbox wait" is the share of wall time the loop sat blocked on executions after generation
+(executions start the moment a sequence's code block closes, overlapping the rest of the batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from r1ci.rollout import RolloutConfig, RolloutEngine
+from r1ci.rollout.backends.hf import HFBackend
+from r1ci.tasks.answers import extract_answer
+from r1ci.tasks.base import Grade, Question
+from r1ci.train.tokenize import encode_prompt, encode_text, end_of_turn_ids
+
+console = Console()
+
+
+def sieve_turn(step: int, n: int) -> str:
+    return (
+        f"Step {step}: count the primes below {n} with a sieve.\n```python\nN = {n}\n"
+        "sieve = [True] * N\nsieve[0] = sieve[1] = False\nfor i in range(2, int(N ** 0.5) + 1):\n"
+        "    if sieve[i]:\n        sieve[i * i :: i] = [False] * len(sieve[i * i :: i])\n"
+        "print(sum(sieve))\n```\n"
+    )
+
+
+def make_script(turns: int) -> Callable[[str, int], str]:
+    def script(context: str, turn: int) -> str:
+        i = int(re.findall(r"Question (\d+):", context)[-1])
+        if turn < turns:
+            return sieve_turn(turn, 10_000 * (i + turn + 1))
+        outputs = re.findall(r"```output\n(.*?)\n```", context, re.DOTALL)
+        return f"The sieve printed {outputs[-1].strip()}, so that is the count. <<<{outputs[-1].strip()}>>>"
+
+    return script
+
+
+class ForcingHook:
+    """A forward hook that writes a script through the logits of the real model (benchmark only)."""
+
+    def __init__(self, tokenizer: Any, script: Callable[[str, int], str]) -> None:
+        self.tok = tokenizer
+        self.script = script
+        self.eot = end_of_turn_ids(tokenizer)
+        self.targets: list[list[int]] = []
+        self.k: list[int] = []
+
+    def __call__(self, module: Any, args: Any, kwargs: dict[str, Any], output: Any) -> Any:
+        input_ids, mask = kwargs["input_ids"], kwargs["attention_mask"]
+        if input_ids.shape[1] > 1:  # prefill of a new generate call
+            self.k = [0] * input_ids.shape[0]
+            self.targets = []
+            for row, m in zip(input_ids.tolist(), mask.tolist(), strict=True):
+                text = self.tok.decode([t for t, keep in zip(row, m, strict=True) if keep])
+                turn = text.rsplit("<|im_start|>assistant\n", 1)[-1].count("Code Execution Results:")
+                self.targets.append(encode_text(self.tok, self.script(text, turn)) + self.eot)
+        else:
+            self.k = [k + 1 for k in self.k]
+        for b, (target, k) in enumerate(zip(self.targets, self.k, strict=True)):
+            output.logits[b, -1, target[min(k, len(target) - 1)]] += 100.0
+        return output
+
+
+def grade(question: Question, text: str) -> Grade:
+    got = extract_answer(text)
+    return Grade(float(got == question.answer), "bench", got)
+
+
+def run_multi(backend: HFBackend, questions: list[Question], cfg: RolloutConfig, batch: int,
+              executor: Any) -> dict[str, Any]:
+    engine = RolloutEngine(backend, cfg, executor=executor, grader=grade, batch_size=batch)
+    trajs = engine.run(questions, progress=False)
+    s = engine.stats
+    return {
+        "tokens": s.model_tokens, "wall": s.wall_s, "sandbox": s.sandbox_share, "exec_s": s.exec_s,
+        "turns": statistics.mean(t.num_code_turns for t in trajs), "trajs": trajs,
+        "reward": statistics.mean(t.reward or 0.0 for t in trajs),
+    }
+
+
+def run_single(backend: HFBackend, prompts: list[list[int]], new_tokens: int, batch: int) -> dict[str, Any]:
+    import torch
+
+    model, pad = backend.model, backend.pad_id
+    total, start = 0, time.perf_counter()
+    for b in range(0, len(prompts), batch):
+        chunk = prompts[b : b + batch]
+        width = max(map(len, chunk))
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk], device=model.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=model.device)
+        with torch.no_grad():
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens,
+                                 min_new_tokens=new_tokens, do_sample=False, pad_token_id=pad)
+        total += (out.shape[1] - width) * len(chunk)
+    return {"tokens": total, "wall": time.perf_counter() - start}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--questions", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--turns", type=int, default=3, help="code turns per scripted rollout")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    ap.add_argument("--sandbox", default="local", help="executor spec for r1ci.sandbox.get_executor")
+    ap.add_argument("--natural", action="store_true", help="also run the model's own words on task prompts")
+    args = ap.parse_args()
+
+    import torch
+
+    from r1ci.sandbox import get_executor
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    backend = HFBackend.load(args.model)
+    tok = backend.tokenizer
+    cfg = RolloutConfig(max_code_turns=args.turns, max_new_tokens=2048, max_tokens_per_turn=512)
+    questions = [Question(f"bench/{i}", "bench", f"Question {i}: how many primes are there below "
+                          f"{10_000 * (i + args.turns)}? Use Python.", None) for i in range(args.questions)]
+    executor = get_executor(args.sandbox)
+    try:
+        # Warm-up (first-call allocations, sandbox start) so neither row pays it.
+        backend.model.generate(input_ids=torch.tensor([[1, 2, 3]]), max_new_tokens=4, pad_token_id=backend.pad_id)
+        executor.run_many(["print(1)"], timeout_s=5, memory_mb=256, max_output_bytes=1024)
+
+        hook = backend.model.register_forward_hook(ForcingHook(tok, make_script(args.turns)), with_kwargs=True)
+        try:
+            multi = run_multi(backend, questions, cfg, args.batch, executor)
+        finally:
+            hook.remove()
+        per_seq = round(multi["tokens"] / len(questions))
+        prompts = [encode_prompt(tok, t.messages) for t in multi["trajs"]]
+        single = run_single(backend, prompts, per_seq, args.batch)
+        natural = None
+        if args.natural:
+            nat_cfg = RolloutConfig(max_code_turns=args.turns, max_new_tokens=per_seq * 2, max_tokens_per_turn=per_seq)
+            natural = run_multi(backend, questions, nat_cfg, args.batch, executor)
+    finally:
+        executor.close()
+
+    table = Table(title=f"rollout throughput · {args.model} · batch {args.batch} · {torch.get_num_threads()} threads"
+                  f" · {'cuda' if torch.cuda.is_available() else 'cpu'}")
+    for col in ("mode", "model tokens", "wall s", "tokens/s", "vs single", "code turns/rollout", "sandbox wait"):
+        table.add_column(col, justify="right" if col != "mode" else "left")
+    base = single["tokens"] / single["wall"]
+    table.add_row("single-turn (model.generate)", str(single["tokens"]), f"{single['wall']:.1f}", f"{base:.1f}",
+                  "1.00x", "-", "-")
+    rows = [("multi-turn (r1ci engine, scripted words)", multi)]
+    if natural is not None:
+        rows.append(("multi-turn (r1ci engine, model's words)", natural))
+    for name, r in rows:
+        tps = r["tokens"] / r["wall"]
+        table.add_row(name, str(r["tokens"]), f"{r['wall']:.1f}", f"{tps:.1f}", f"{tps / base:.2f}x",
+                      f"{r['turns']:.2f}", f"{100 * r['sandbox']:.1f}% ({r['exec_s']:.2f} s exec)")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

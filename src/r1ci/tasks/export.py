@@ -1,0 +1,163 @@
+"""Export questions as an HF `datasets`-loadable file plus a manifest that says how they were made.
+
+    export_questions("out/train", split="train", n=100, seed=0)   # out/train/questions.jsonl + manifest.json
+    datasets.load_dataset("json", data_files="out/train/questions.jsonl")
+
+One row per question: id, task, source, split, prompt, answer, metadata (a JSON string, because each
+task's metadata has its own shape and a column of mixed structs would not load as one schema).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from r1ci.data import bbh_dir, data_root
+from r1ci.tasks import registry
+from r1ci.tasks.splits import SPLITS, active_split
+
+ExportFormat = Literal["jsonl", "parquet"]
+FORMATS: tuple[str, ...] = ("jsonl", "parquet")
+COLUMNS: tuple[str, ...] = ("id", "task", "source", "split", "prompt", "answer", "metadata")
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
+def _select(split: str, suite: str | None, tasks: list[str] | None) -> list[str]:
+    if split not in (*SPLITS, "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    if tasks:
+        for name in tasks:
+            registry.get(name)  # unknown names fail with close matches
+        if split != "all":
+            wrong = [t for t in tasks if registry.split_of(t) != split]
+            if wrong:
+                raise ValueError(
+                    f"tasks {wrong} are not in the {split!r} split; drop them or export with --split all"
+                )
+        return list(tasks)
+    return registry.names(suite=suite, split=None if split == "all" else split)
+
+
+def _rows(
+    names: list[str], n: int, seed: int, difficulty: int | None, progress: bool
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with Progress(
+        TextColumn("[bold]export[/] {task.fields[name]:<32}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not progress,
+        transient=True,
+    ) as bar:
+        job = bar.add_task("export", total=len(names), name="")
+        for name in names:
+            bar.update(job, name=name)
+            task = registry.get(name)
+            split = registry.split_of(name)
+            level = difficulty if task.difficulties else None
+            for q in task.questions(n, seed=seed, difficulty=level):
+                rows.append(
+                    {
+                        "id": q.id,
+                        "task": q.task,
+                        "source": task.source,
+                        "split": split,
+                        "prompt": q.prompt,
+                        "answer": q.answer,
+                        "metadata": json.dumps(q.metadata, sort_keys=True),
+                    }
+                )
+            bar.advance(job)
+    return rows
+
+
+def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(c, pa.string()) for c in COLUMNS])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+
+def export_questions(
+    out_dir: str | Path,
+    *,
+    split: str = "train",
+    n: int = 100,
+    seed: int = 0,
+    fmt: str = "jsonl",
+    suite: str | None = None,
+    tasks: list[str] | None = None,
+    difficulty: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Write `questions.<fmt>` and `manifest.json` into `out_dir`; returns the questions file.
+
+    `n` questions per task (BIG-Bench-Hard tasks give all their examples when n exceeds them);
+    `difficulty` applies to tasks that have the knob and is ignored by the others.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {list(FORMATS)}, got {fmt!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1 question per task, got {n}")
+    names = _select(split, suite, tasks)
+    if not names:
+        raise ValueError(f"no tasks selected (split={split!r}, suite={suite!r}); check `r1ci tasks list`")
+    rows = _rows(names, n, seed, difficulty, progress)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"questions.{fmt}"
+    tmp = out / f".questions.{fmt}.tmp{os.getpid()}"
+    (_write_jsonl if fmt == "jsonl" else _write_parquet)(rows, tmp)
+    tmp.replace(path)
+
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["task"]] = counts.get(row["task"], 0) + 1
+    manifest = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "file": path.name,
+        "format": fmt,
+        "rows": len(rows),
+        "columns": list(COLUMNS),
+        "split": split,
+        "split_origin": active_split().origin,
+        "suite": suite,
+        "seed": seed,
+        "n_per_task": n,
+        "difficulty": difficulty,
+        "tasks": [
+            {
+                "name": name,
+                "source": registry.get(name).source,
+                "split": registry.split_of(name),
+                "rows": counts.get(name, 0),
+            }
+            for name in names
+        ],
+        "versions": {"r1ci": _version("r1ci"), "reasoning-gym": _version("reasoning-gym")},
+        "data_dir": str(data_root()),
+        "bbh_dir": str(bbh_dir()),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return path

@@ -1,0 +1,108 @@
+"""`r1ci tasks list | show | export` through the typer app."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from r1ci.cli import app
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+@pytest.fixture(autouse=True)
+def _builtin_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    from r1ci import tasks
+
+    monkeypatch.delenv("R1CI_SPLIT_FILE", raising=False)
+    tasks.use_split(None)
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["tasks", *args], env=WIDE)
+    return result.exit_code, result.output
+
+
+def totals(output: str) -> dict[str, tuple[int, int, int]]:
+    rows = re.findall(r"│\s*(symbench|bbh|reasoning_gym|all)\s*│\s*(\d+)\s*│\s*(\d+)\s*│\s*(\d+)\s*│", output)
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+def test_list_shows_all_144_tasks_with_totals() -> None:
+    code, out = run("list")
+    assert code == 0, out
+    assert "144 tasks shown; 144 registered: 107 train / 37 test" in out
+    assert totals(out) == {
+        "symbench": (27, 10, 37),
+        "bbh": (20, 7, 27),
+        "reasoning_gym": (60, 20, 80),
+        "all": (107, 37, 144),
+    }
+    assert re.search(r"│ game24\s+│ symbench\s+│ train\s+│ 1-5\s+│", out)
+    assert re.search(r"│ bbh_navigate\s+│ bbh\s+│ test\s+│ -\s+│", out)
+    assert re.search(r"│ basic_arithmetic\s+│ reasoning_gym\s+│ train\s+│ 1-5\s+│ yes", out)
+
+
+def test_list_filters_by_suite_and_split() -> None:
+    code, out = run("list", "--suite", "bbh", "--split", "test")
+    assert code == 0, out
+    shown = re.findall(r"│ (bbh_\w+)\s+│", out)
+    assert shown == [
+        "bbh_boolean_expressions", "bbh_dyck_languages", "bbh_geometric_shapes", "bbh_navigate",
+        "bbh_penguins_in_a_table", "bbh_temporal_sequences", "bbh_web_of_lies",
+    ]  # fmt: skip
+    assert "7 tasks shown" in out
+    code, out = run("list", "--split", "validation")
+    assert code == 2 and "unknown split 'validation'" in out
+
+
+def test_show_prints_questions_with_answers() -> None:
+    from r1ci import tasks
+
+    code, out = run("show", "gcd", "--n", "2", "--seed", "3", "--difficulty", "2")
+    assert code == 0, out
+    for q in tasks.get("gcd").questions(2, seed=3, difficulty=2):
+        assert q.id in out
+        assert f"answer: {q.answer}" in out
+    assert "split=train" in out and "difficulties=1-5" in out
+
+
+def test_show_escapes_brackets_and_prints_reference_programs() -> None:
+    code, out = run("show", "bbh_dyck_languages", "--n", "1", "--program")
+    assert code == 0, out
+    assert "Input: " in out and "reference program:" in out and "pairs = {'(': ')'" in out
+
+
+def test_show_reference_questions_of_a_symbench_task(data_root: Path) -> None:
+    code, out = run("show", "game24", "--reference", "--n", "1")
+    assert code == 0, out
+    assert "game24/ref/0" in out
+
+
+def test_show_errors_are_clear() -> None:
+    code, out = run("show", "bbh_navgate")
+    assert code == 2 and "did you mean bbh_navigate" in out
+    code, out = run("show", "bbh_navigate", "--reference")
+    assert code == 2 and "SymBench" in out
+    code, out = run("show", "bbh_navigate", "--difficulty", "2")
+    assert code == 2 and "no difficulty knob" in out
+    code, out = run("show", "gcd", "--difficulty", "7")
+    assert code == 2 and "has difficulties [1, 2, 3, 4, 5], got 7" in out
+
+
+def test_export_command_writes_file_and_manifest(tmp_path: Path) -> None:
+    code, out = run(
+        "export", "--suite", "bbh", "--split", "test", "--n", "2", "--seed", "5", "--out", str(tmp_path)
+    )
+    assert code == 0, out
+    rows = [json.loads(line) for line in (tmp_path / "questions.jsonl").read_text().splitlines()]
+    assert len(rows) == 14 and {r["split"] for r in rows} == {"test"}
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["seed"] == 5 and manifest["n_per_task"] == 2
+    code, out = run("export", "--format", "csv", "--out", str(tmp_path))
+    assert code == 2 and "format must be one of" in out

@@ -1,0 +1,154 @@
+"""Registry and split: names, lookup errors, the fixed 107/37 task split and loading another one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from r1ci import tasks
+from r1ci.tasks import splits
+from r1ci.tasks.bbh import BBH_FORMATS
+from r1ci.tasks.reasoning_gym import SPECS
+from r1ci.tasks.symbench import SYMBENCH_NAMES
+
+
+@pytest.fixture(autouse=True)
+def _builtin_split(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(splits.SPLIT_FILE_ENV, raising=False)
+    tasks.use_split(None)
+    yield
+    tasks.use_split(None)
+
+
+def test_suites_and_names() -> None:
+    assert tasks.suites() == ["symbench", "bbh", "reasoning_gym"]
+    assert tasks.names(suite="symbench") == list(SYMBENCH_NAMES)
+    assert tasks.names(suite="bbh") == ["bbh_" + s for s in BBH_FORMATS]
+    assert tasks.names(suite="reasoning_gym") == list(SPECS)
+    assert tasks.names() == tasks.names(suite="symbench") + tasks.names(suite="bbh") + tasks.names(
+        suite="reasoning_gym"
+    )
+    assert [t.name for t in tasks.all_tasks(suite="bbh", split="test")] == tasks.names(
+        suite="bbh", split="test"
+    )
+
+
+def test_get_returns_the_task_and_unknown_names_suggest_close_ones() -> None:
+    task = tasks.get("bbh_navigate")
+    assert task.name == "bbh_navigate" and task.source == "bbh"
+    with pytest.raises(tasks.UnknownTaskError) as err:
+        tasks.get("word_sortng")
+    message = str(err.value)
+    assert message.startswith("unknown task 'word_sortng'; did you mean word_sorting")
+    assert "bbh_word_sorting" in message
+    assert isinstance(err.value, KeyError)
+    with pytest.raises(tasks.UnknownTaskError, match="r1ci tasks list"):
+        tasks.get("zzzzzzzz")
+
+
+def test_bad_filters_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="unknown suite 'gsm8k'"):
+        tasks.names(suite="gsm8k")
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        tasks.names(split="dev")
+
+
+def test_builtin_split_is_107_train_37_test_a_quarter_of_each_source() -> None:
+    assert (len(splits.SYMBENCH_TEST), len(splits.BBH_TEST), len(splits.REASONING_GYM_TEST)) == (10, 7, 20)
+    assert (len(splits.SYMBENCH_TRAIN), len(splits.BBH_TRAIN), len(splits.REASONING_GYM_TRAIN)) == (
+        27,
+        20,
+        60,
+    )
+    assert set(splits.SYMBENCH_TEST) | set(splits.SYMBENCH_TRAIN) == set(SYMBENCH_NAMES)
+    assert set(splits.BBH_TEST) | set(splits.BBH_TRAIN) == {"bbh_" + s for s in BBH_FORMATS}
+    assert set(splits.REASONING_GYM_TEST) | set(splits.REASONING_GYM_TRAIN) == set(SPECS)
+    builtin = splits.BUILTIN_SPLIT
+    assert builtin.train is not None and not builtin.train & builtin.test
+    assert len(builtin.train) == 107 and len(builtin.test) == 37
+    assert splits.check_split(builtin, tasks.names()) == []
+
+
+def test_registered_tasks_follow_the_split() -> None:
+    train, test = tasks.names(split="train"), tasks.names(split="test")
+    assert len(train) == 107 and len(test) == 37
+    assert not set(train) & set(test)
+    assert all(tasks.split_of(n) == "test" for n in test)
+    assert tasks.counts() == {
+        "symbench": {"train": 27, "test": 10},
+        "bbh": {"train": 20, "test": 7},
+        "reasoning_gym": {"train": 60, "test": 20},
+    }
+    # the scripted SFT teacher's tasks are all training tasks
+    assert {"basic_arithmetic", "letter_counting", "word_sorting", "chain_sum"} <= set(train)
+    with pytest.raises(tasks.UnknownTaskError):
+        tasks.split_of("not_a_task")
+
+
+def test_user_split_file_with_only_a_test_list(tmp_path: Path) -> None:
+    path = tmp_path / "paper.yaml"
+    path.write_text("test:\n  - game24\n  - bbh_navigate\n  - gcd\n")
+    tasks.use_split(path)
+    assert tasks.names(split="test") == ["game24", "bbh_navigate", "gcd"]
+    assert len(tasks.names(split="train")) == 141
+    assert tasks.split_of("sudoku") == "train"
+    assert tasks.active_split().origin == str(path)
+
+
+def test_split_file_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps({"test": ["sudoku"], "train": ["game24", "gcd"]}))
+    monkeypatch.setenv(splits.SPLIT_FILE_ENV, str(path))
+    assert tasks.names(split="test") == ["sudoku"]
+    assert tasks.names(split="train") == ["game24", "gcd"]
+    with pytest.raises(splits.SplitError, match="'boxnet' is in neither the train nor the test list"):
+        tasks.split_of("boxnet")
+    assert "boxnet" in tasks.names() and tasks.counts()["symbench"] == {"train": 1, "test": 1}
+    tasks.use_split(splits.BUILTIN_SPLIT)  # an explicit choice beats the environment
+    assert len(tasks.names(split="test")) == 37
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('{"train": ["a"]}', "must be a mapping with a `test:` list"),
+        ('{"test": "game24"}', "`test` must be a list of task names"),
+        ('{"test": ["a"], "dev": ["b"]}', r"unknown keys \['dev'\]"),
+        ('{"test": ["a", "a"]}', r"lists \['a'\] more than once"),
+        ('{"test": ["a"], "train": ["a", "b"]}', r"tasks listed in both train and test: \['a'\]"),
+    ],
+)
+def test_bad_split_files_name_the_problem(tmp_path: Path, text: str, error: str) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(text)
+    with pytest.raises(splits.SplitError, match=error):
+        splits.load_split(path)
+
+
+def test_missing_split_file_and_typos_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(splits.SplitError, match="does not exist"):
+        splits.load_split(tmp_path / "nope.yaml")
+    split = splits.Split(test=frozenset({"game24", "gcdd"}))
+    assert splits.check_split(split, tasks.names()) == ["gcdd"]
+
+
+def test_importing_r1ci_tasks_builds_nothing() -> None:
+    code = (
+        "import sys, r1ci.tasks; "
+        "print(sorted(m for m in ('reasoning_gym', 'r1ci.tasks.bbh', 'r1ci.tasks.reasoning_gym', "
+        "'r1ci.tasks.symbench', 'torch', 'datasets') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_reload_rebuilds_the_registry() -> None:
+    before = tasks.get("gcd")
+    tasks.reload()
+    after = tasks.get("gcd")
+    assert after is not before and after.name == before.name
