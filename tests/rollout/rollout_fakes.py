@@ -64,7 +64,7 @@ def forced_lm(tiny_model_dir: Any, script: Callable[[str, int], str]) -> Any:
 
     The chunk is forced through the logits (a large bonus on the scripted token), so the real
     transformers generate loop, KV cache, padding, stopping criteria and logit processors all run.
-    It records every context it was prefilled with (non-pad ids) in `.contexts`.
+    It records the real (unmasked) ids of every row of every generate call in `.contexts`.
     """
     import torch
     from transformers import AutoTokenizer, LlamaForCausalLM
@@ -75,18 +75,22 @@ def forced_lm(tiny_model_dir: Any, script: Callable[[str, int], str]) -> Any:
     eot = end_of_turn_ids(tok)
 
     class ForcedLM(LlamaForCausalLM):
+        def generate(self, input_ids=None, attention_mask=None, **kwargs):  # type: ignore[no-untyped-def]
+            # The full context of each row (the backend may pass a KV cache, so forward() sees only
+            # the uncached tail): real tokens are where the attention mask is 1.
+            self.targets, self.k, self.first = [], [], True
+            for row, m in zip(input_ids.tolist(), attention_mask.tolist(), strict=True):
+                ctx = [t for t, keep in zip(row, m, strict=True) if keep]
+                self.contexts.append(ctx)
+                text = tok.decode(ctx)
+                turn = text.rsplit("<|im_start|>assistant\n", 1)[-1].count(MARKER)  # the system prompt names it too
+                self.targets.append(encode_text(tok, script(text, turn)) + eot)
+            return super().generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+
         def forward(self, input_ids=None, attention_mask=None, **kwargs):  # type: ignore[no-untyped-def]
             out = super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-            if input_ids.shape[1] > 1:  # prefill: a new generate call
-                self.targets, self.k = [], [0] * input_ids.shape[0]
-                for row, m in zip(input_ids.tolist(), attention_mask.tolist(), strict=True):
-                    ctx = [t for t, keep in zip(row, m, strict=True) if keep]
-                    self.contexts.append(ctx)
-                    text = tok.decode(ctx)
-                    turn = text.rsplit("<|im_start|>assistant\n", 1)[-1].count(MARKER)  # the system prompt names it too
-                    self.targets.append(encode_text(tok, script(text, turn)) + eot)
-            else:
-                self.k = [k + 1 for k in self.k]
+            self.k = [0] * len(self.targets) if self.first else [k + 1 for k in self.k]
+            self.first = False
             for b, (target, k) in enumerate(zip(self.targets, self.k, strict=True)):
                 out.logits[b, -1, target[min(k, len(target) - 1)]] += 60.0
             return out

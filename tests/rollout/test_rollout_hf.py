@@ -38,6 +38,7 @@ def test_batched_multi_turn_with_hf_generate(forced: tuple[Any, Any]) -> None:
     trajs = run_rollouts(backend, TASK.questions(3), RolloutConfig(max_new_tokens=400), executor=SubprocessExecutor(),
                          grader=TASK.grade, progress=False, batch_size=3)
     assert [t.num_code_turns for t in trajs] == [0, 1, 2]
+    assert backend.session is not None and backend.session.reused_rows == 3  # later turns reused the KV cache
     assert all(t.stop_reason == "answer" and t.reward == 1.0 for t in trajs)
     t2 = trajs[2]
     assert [s.kind for s in t2.segments] == ["model", "interpreter", "model", "interpreter", "model"]
@@ -135,3 +136,37 @@ def test_hf_requires_ids(tiny_model_dir: Path) -> None:
     req = GenerationRequest(messages=[], segments=[], max_new_tokens=5, rules=StopRules(True, True))
     with pytest.raises(ValueError, match="token ids"):
         backend.generate([req], SamplingParams())
+
+
+def test_cross_turn_kv_cache_matches_a_fresh_prefill(tiny_model_dir: Path) -> None:
+    """Round 2 continues round 1's cache (rows grow by different amounts, one row leaves, one joins):
+    tokens and logprobs equal those of a backend that re-prefills everything."""
+    import torch
+
+    cached = HFBackend.load(str(tiny_model_dir), device="cpu")
+    fresh = HFBackend(cached.model, cached.tokenizer, reuse_cache=False)
+    tok = cached.tokenizer
+    rules = StopRules(code=True, answer=True)
+
+    def req(key: int, ids: list[int], n: int) -> GenerationRequest:
+        return GenerationRequest(messages=[], segments=[], max_new_tokens=n, rules=rules, prompt_ids=ids, key=key)
+
+    prompts = {k: encode_prompt(tok, [{"role": "user", "content": "x" * (3 * k + 1)}]) for k in range(4)}
+    round1 = [req(k, prompts[k], 6 + 3 * k) for k in range(3)]
+    out1 = cached.generate(round1, SamplingParams())
+    assert cached.session is not None and cached.session.cache is not None
+    # Row 1 leaves, rows 0 and 2 come back with interpreter text of different lengths, row 3 joins.
+    extra = {0: encode_text(tok, "\nCode Execution Results:\n```output\n1\n```\n"), 2: encode_text(tok, "\nok\n")}
+    round2 = [req(2, prompts[2] + out1[2].token_ids + extra[2], 7), req(3, prompts[3], 5),
+              req(0, prompts[0] + out1[0].token_ids + extra[0], 9)]
+    got = cached.generate(round2, SamplingParams())
+    assert cached.session.reused_rows == 2
+    want = fresh.generate(round2, SamplingParams())
+    for g, w in zip(got, want, strict=True):
+        assert g.token_ids == w.token_ids and g.finish_reason == w.finish_reason
+        assert torch.allclose(torch.tensor(g.logprobs), torch.tensor(w.logprobs), atol=1e-3)
+    # A request whose context does not extend its cached row (e.g. edited history) is re-prefilled.
+    cached.generate([req(0, prompts[1], 3)], SamplingParams())
+    assert cached.session.reused_rows == 2
+    cached.reset()
+    assert cached.session.cache is None

@@ -155,3 +155,36 @@ def test_generating_100_questions_of_every_task_takes_under_a_minute() -> None:
     for name in ALL:
         assert len(tasks.get(name).questions(100, seed=123)) == 100, name
     assert time.perf_counter() - started < 60.0
+
+
+_FINGERPRINT = """
+import hashlib, json
+from r1ci import tasks
+print(json.dumps({
+    name: hashlib.sha256(json.dumps([q.to_dict() for q in tasks.get(name).questions(3, seed=1)],
+                                    sort_keys=True).encode()).hexdigest()
+    for name in tasks.names()
+}))
+"""
+
+
+def test_questions_are_the_same_in_every_process() -> None:
+    # Question ids are keys across runs (curriculum pass rates, resumed training): the content
+    # behind an id must not depend on Python's per-process string hashing (set iteration order).
+    import os
+    import subprocess
+    import sys
+
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _FINGERPRINT],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        for hash_seed in ("1", "4242")
+    ]
+    a, b = (json.loads(p.communicate(timeout=300)[0]) for p in procs)
+    assert len(a) == 144
+    assert [name for name in a if a[name] != b[name]] == []

@@ -143,13 +143,13 @@ def _write_md(runs: list[Any], path: Path) -> None:
     plot_dir.mkdir(parents=True, exist_ok=True)
     for plot in rep.plots:
         (plot_dir / f"{plot.name}.png").write_bytes(plot.png)
-    path.write_text(rep.markdown(plot_dir.name))
+    path.write_text(rep.markdown(plot_dir.name), encoding="utf-8")
 
 
 def _write_html(runs: list[Any], path: Path) -> None:
     from r1ci.eval.report import build_report
 
-    path.write_text(build_report(runs).html())
+    path.write_text(build_report(runs).html(), encoding="utf-8")
 
 
 def _write_json(runs: list[Any], path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -130,4 +131,5 @@ def export(
         path = export_questions(out, split=split, n=n, seed=seed, fmt=fmt, suite=suite, difficulty=difficulty)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    console.print(f"wrote {path} and {path.parent / 'manifest.json'}")
+    rows = json.loads((path.parent / "manifest.json").read_text())["rows"]
+    console.print(f"wrote {rows} questions to {path} (how they were made: {path.parent / 'manifest.json'})")

@@ -409,8 +409,8 @@ def write_report(
     for plot in report.plots:
         (plot_dir / f"{plot.name}.png").write_bytes(plot.png)
     paths = ReportPaths(out / f"{stem}.md", out / f"{stem}.html")
-    paths.markdown.write_text(report.markdown("plots"))
-    paths.html.write_text(report.html())
+    paths.markdown.write_text(report.markdown("plots"), encoding="utf-8")
+    paths.html.write_text(report.html(), encoding="utf-8")
     return paths
 
 

@@ -176,6 +176,7 @@ class RolloutEngine:
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(64, self.batch_size)), thread_name_prefix="r1ci-exec")
         finished: list[Trajectory] = []
         start = time.perf_counter()
+        self.backend.reset()
         try:
             with _Progress(progress, total, self.backend.name) as advance:
                 active: list[_Rollout] = []
@@ -197,6 +198,7 @@ class RolloutEngine:
                         advance(traj)
                     active = still
         finally:
+            self.backend.reset()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
             if own_executor:
@@ -238,6 +240,7 @@ class RolloutEngine:
                 prompt_ids=r.prompt_ids,
                 completion_ids=r.completion_ids,
                 seed=r.seed + 7919 * (r.code_turns + len(r.segments)),
+                key=r.index,
             )
             for r in batch
         ]

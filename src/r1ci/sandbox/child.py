@@ -130,6 +130,7 @@ def _serve_request(
     base_address_space: int,
     hook: Callable[[str, tuple[Any, ...]], None],
 ) -> int:
+    spare_cpu = _cpu_seconds(resource.getrusage(resource.RUSAGE_SELF))
     session = msg["mode"] == "session"
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, _HIGH_FD) for fd in fds]
     code_text = ""
@@ -169,11 +170,15 @@ def _serve_request(
         "exit_code": exit_code,
         # With a pid namespace the executor may answer now, before this process finishes exiting.
         "final": layers.pid_namespace,
-        "cpu_s": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+        "cpu_s": _cpu_seconds(own) - spare_cpu + _cpu_seconds(kids),
         "max_rss_kb": max(own.ru_maxrss, kids.ru_maxrss),
     }
     _write_meta(3, report)
     return exit_code
+
+
+def _cpu_seconds(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 def _reset_signals() -> None:

@@ -172,6 +172,8 @@ class ForkServer:
                 self._expire()
                 self._scan_orphans()
                 self._replenish()
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the executor went away mid-message: shut down quietly
         finally:
             self._shutdown()
 
@@ -220,6 +222,8 @@ class ForkServer:
             return
         try:
             self._make_spare()
+        except (BrokenPipeError, ConnectionResetError):
+            raise
         except OSError as exc:  # e.g. EAGAIN: tell the executor, retry shortly
             self._retry_spare_at = time.monotonic() + _SPARE_RETRY_S
             wire.send(self.sock, {"op": "spare_failed", "error": f"could not fork a sandbox child: {exc}"})

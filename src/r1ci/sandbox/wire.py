@@ -7,6 +7,7 @@ so message size stays small whatever the snippet's length.
 
 from __future__ import annotations
 
+import array
 import json
 import os
 import socket
@@ -14,6 +15,7 @@ from typing import Any
 
 MAX_MESSAGE = 1 << 16
 MAX_FDS = 8
+_INT = array.array("i")
 
 
 def socketpair() -> tuple[socket.socket, socket.socket]:
@@ -35,8 +37,14 @@ def recv(sock: socket.socket, *, wait: bool = True) -> tuple[dict[str, Any], lis
 
     Sockets stay blocking (so sends never fail half-way); only receiving is made non-blocking per call.
     """
+    # Not socket.recv_fds: up to at least Python 3.12 it silently ignores its `flags` argument.
     flags = 0 if wait else socket.MSG_DONTWAIT
-    data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, MAX_FDS, flags)
+    data, ancdata, _flags, _addr = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * _INT.itemsize), flags)
+    fds = array.array("i")
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    fds = list(fds)
     if not data:
         for fd in fds:
             os.close(fd)

@@ -1,19 +1,22 @@
 """Reasoning-Gym: 80 procedural datasets from `reasoning-gym==0.1.25`, one `Task` each (same name).
 
 Which 80: every dataset of the package whose entries carry a gold answer that its own verifier
-accepts (checked over all difficulties below), that generates 100 questions in well under a second
-or two, whose metadata is JSON, and whose verifier is trustworthy. Left out, and why:
+accepts (checked over all difficulties below), that generates 100 questions in about a second or
+less, whose questions are the same in every process (no dependence on Python's per-process string
+hashing), and whose verifier is trustworthy. Left out, and why:
   no gold answer (verifier only): boxnet, graph_color, propositional_logic, rubiks_cube, rush_hour;
-  too slow to generate (>1.5 s per 100): futoshiki, knight_swap, zebra_puzzles, puzzle24, sokoban,
-  intermediate_integration, sudoku, polynomial_equations; huge prompts or answers: arc_agi, rearc,
-  palindrome_partitioning, codeio (also writes files and prints while generating); metadata not JSON:
-  gsm_symbolic; broken verifier (`bool("False")` is True): game_of_life_halting; twins of SymBench
-  tasks (kept out so a held-out kind never reappears under another name): string_insertion,
-  string_splitting, string_synthesis, mahjong_puzzle, pool_matrix, n_queens; and composite.
+  too slow to generate: futoshiki, knight_swap, puzzle24, sokoban, intermediate_integration, sudoku;
+  questions differ between processes (set iteration order): isomorphic_strings, ransom_note,
+  word_ladder, polynomial_multiplication; golds failing their own verifier after a JSON round trip
+  or huge prompts: arc_agi, rearc; writes files and prints while generating: codeio; broken
+  verifier (`bool("False")` is True): game_of_life_halting; twins of SymBench tasks (kept out so a
+  held-out kind never reappears under another name): string_insertion, string_splitting,
+  string_synthesis, mahjong_puzzle, pool_matrix, n_queens; and composite (a mixer, not a task).
 
 Difficulty: Reasoning-Gym curricula have per-attribute levels; our knob 1..5 maps onto global levels
 0..max_level spread evenly (`max_level` per dataset is the highest level that generates quickly and
-whose golds verify in this version). `difficulty=None` uses the dataset's own default config. A raw
+whose golds verify in this version). `difficulty=None` uses the dataset's own default config
+(zebra_puzzles: its level 0, the default being ~10x slower). A raw
 config dict (`reasoning_gym_task(name, config={...})` or `task.extra["config"]`) overrides both.
 
 Scoring: the dataset's `score_answer` on the extracted `<<<...>>>` text. Several verifiers give
@@ -37,6 +40,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -56,6 +60,8 @@ class DatasetSpec:
     """Explicit global level for difficulties 1..5, where the even spread hits a broken level."""
     fixed: tuple[tuple[str, Any], ...] = ()
     """Config fields pinned at every difficulty (where a curriculum reaches configs the verifier cannot check)."""
+    default_level: int | None = None
+    """Curriculum level used for `difficulty=None` where the dataset's own default config is too slow."""
 
     def level_for(self, difficulty: int) -> int:
         if self.levels is not None:
@@ -69,15 +75,20 @@ class DatasetSpec:
 
 
 def _spec(
-    name: str, max_level: int | None, levels: tuple[int, ...] | None = None, **fixed: Any
+    name: str,
+    max_level: int | None,
+    levels: tuple[int, ...] | None = None,
+    default_level: int | None = None,
+    **fixed: Any,
 ) -> DatasetSpec:
-    return DatasetSpec(name, max_level, levels, tuple(sorted(fixed.items())))
+    return DatasetSpec(name, max_level, levels, tuple(sorted(fixed.items())), default_level)
 
 
 # Measured on reasoning-gym 0.1.25: at every level up to max_level all golds of 100 questions verify
 # and generation takes < ~2.5 s per 100; the level above was slower, failed validation or had golds
 # its own verifier rejects (caesar_cipher, survo, tsumego, jugs, string_manipulation, countdown).
 # tower_of_hanoi's verifier only understands 3 pegs, so the curriculum's extra pegs are pinned off.
+# zebra_puzzles' default config takes ~10 s per 100 questions: difficulty=None means its level 0.
 SPECS: dict[str, DatasetSpec] = {
     s.name: s
     for s in (
@@ -91,22 +102,24 @@ SPECS: dict[str, DatasetSpec] = {
         _spec("decimal_arithmetic", 3), _spec("decimal_chain_sum", 4), _spec("dice", 3),
         _spec("emoji_mystery", 5), _spec("family_relationships", 8), _spec("figlet_font", 5),
         _spec("fraction_simplification", 3), _spec("game_of_life", 1), _spec("gcd", 3),
-        _spec("group_anagrams", 3), _spec("isomorphic_strings", 3), _spec("jugs", 0),
+        _spec("group_anagrams", 3), _spec("jugs", 0),
         _spec("kakurasu", 3), _spec("knights_knaves", 3), _spec("largest_island", 3), _spec("lcm", 3),
         _spec("leg_counting", 35), _spec("letter_counting", 7), _spec("letter_jumble", 4),
         _spec("list_functions", None), _spec("manipulate_matrix", 4), _spec("maze", 3),
         _spec("mini_sudoku", 4), _spec("modulo_grid", 5, levels=(0, 2, 3, 4, 5)),
         _spec("needle_haystack", 3), _spec("number_filtering", 3), _spec("number_format", 3),
         _spec("number_sequence", 0), _spec("number_sorting", 7), _spec("palindrome_generation", 3),
-        _spec("path_star", 3), _spec("polynomial_multiplication", 1), _spec("power_function", 4),
+        _spec("path_star", 3), _spec("power_function", 4),
         _spec("prime_factorization", 3), _spec("products", 10), _spec("quantum_lock", 9),
-        _spec("ransom_note", 3), _spec("rectangle_count", 4), _spec("rotate_matrix", 4),
+        _spec("rectangle_count", 4), _spec("rotate_matrix", 4),
         _spec("rotten_oranges", 3), _spec("self_reference", 9), _spec("sentence_reordering", 3),
         _spec("shortest_path", 3), _spec("simple_equations", 3), _spec("simple_geometry", 3),
         _spec("simple_integration", 3), _spec("spell_backward", 4), _spec("spiral_matrix", 3),
         _spec("string_manipulation", 2), _spec("survo", 1), _spec("syllogism", 3),
         _spec("time_intervals", 6), _spec("tower_of_hanoi", 1, min_pegs=3, max_pegs=3), _spec("tsumego", 0),
-        _spec("word_ladder", 2), _spec("word_sequence_reversal", 3), _spec("word_sorting", 4),
+        _spec("word_sequence_reversal", 3), _spec("word_sorting", 4), _spec("gsm_symbolic", None),
+        _spec("palindrome_partitioning", 3), _spec("polynomial_equations", 1),
+        _spec("zebra_puzzles", 1, default_level=0),
     )
 }  # fmt: skip
 
@@ -145,8 +158,9 @@ def level_config(dataset: str, level: int) -> dict[str, Any]:
 
 def config_for(spec: DatasetSpec, difficulty: int | None, raw: dict[str, Any] | None) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    if difficulty is not None:
-        config.update(level_config(spec.name, spec.level_for(difficulty)))
+    level = spec.default_level if difficulty is None else spec.level_for(difficulty)
+    if level is not None:
+        config.update(level_config(spec.name, level))
         config.update(dict(spec.fixed))
     config.update(raw or {})
     return config
@@ -254,6 +268,17 @@ def _make_check(partial_credit: bool) -> Callable[[str, Question], float]:
     return check
 
 
+def _jsonable(value: Any) -> Any:
+    """JSON stand-ins for the few non-JSON values in Reasoning-Gym metadata (gsm_symbolic's Fractions)."""
+    if isinstance(value, Fraction):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def _make_questions(
     name: str, spec: DatasetSpec, extra: dict[str, Any]
 ) -> Callable[[int, int, int | None], list[Question]]:
@@ -271,7 +296,7 @@ def _make_questions(
             with _quiet():
                 entry = ds[j]
             try:
-                rg_meta = json.loads(json.dumps(entry["metadata"]))
+                rg_meta = json.loads(json.dumps(entry["metadata"], default=_jsonable))
             except TypeError as exc:
                 raise ReasoningGymError(f"{spec.name}: question metadata is not JSON ({exc})") from exc
             answer = str(entry["answer"])

@@ -54,6 +54,8 @@ class GenerationRequest:
     prompt_ids: list[int] = field(default_factory=list)
     completion_ids: list[int] = field(default_factory=list)
     seed: int = 0
+    key: int | None = None
+    """Stable id of the rollout across turns (lets backends keep per-rollout state, e.g. a KV cache)."""
 
     @property
     def input_ids(self) -> list[int]:
@@ -100,6 +102,11 @@ class Backend(Protocol):
         params: SamplingParams,
         on_finish: OnFinish | None = None,
     ) -> list[GenerationResult]: ...
+
+    def reset(self) -> None:
+        """Forget per-rollout state (KV caches): called at the start and end of every run, so state
+        never leaks across runs (e.g. a cache made by the policy before a GRPO update)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -240,5 +240,8 @@ class OpenAIBackend:
             return []
         return run_coroutine(self._generate_all(requests, params, on_finish))
 
+    def reset(self) -> None:
+        return None  # no per-rollout state
+
     def close(self) -> None:
         return None

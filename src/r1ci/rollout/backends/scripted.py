@@ -100,6 +100,9 @@ class ScriptedBackend:
             return GenerationResult(chunk[: event.end - len(req.turn_text)], [], "stop")
         return GenerationResult(chunk, [], "eos")
 
+    def reset(self) -> None:
+        return None  # no per-rollout state
+
     def close(self) -> None:
         return None
 

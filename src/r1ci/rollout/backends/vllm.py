@@ -100,5 +100,8 @@ class VLLMBackend:
             results.append(res)
         return results
 
+    def reset(self) -> None:
+        return None  # no per-rollout state
+
     def close(self) -> None:
         return None
