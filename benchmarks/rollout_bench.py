@@ -34,7 +34,7 @@ from r1ci.tasks.answers import extract_answer
 from r1ci.tasks.base import Grade, Question
 from r1ci.train.tokenize import encode_prompt, encode_text, end_of_turn_ids
 
-console = Console()
+console = Console(width=150)
 
 
 def sieve_turn(step: int, n: int) -> str:
@@ -57,27 +57,40 @@ def make_script(turns: int) -> Callable[[str, int], str]:
     return script
 
 
-class ForcingHook:
-    """A forward hook that writes a script through the logits of the real model (benchmark only)."""
+class Forcing:
+    """Writes a script through the logits of the real model (benchmark only): every forward pass is
+    the real model's, only the next-token choice is steered. `generate` is wrapped to see each row's
+    full context (with a reused KV cache, forward passes only see the uncached tail)."""
 
-    def __init__(self, tokenizer: Any, script: Callable[[str, int], str]) -> None:
-        self.tok = tokenizer
-        self.script = script
+    def __init__(self, model: Any, tokenizer: Any, script: Callable[[str, int], str]) -> None:
+        self.model, self.tok, self.script = model, tokenizer, script
         self.eot = end_of_turn_ids(tokenizer)
         self.targets: list[list[int]] = []
         self.k: list[int] = []
+        self.first = True
 
-    def __call__(self, module: Any, args: Any, kwargs: dict[str, Any], output: Any) -> Any:
-        input_ids, mask = kwargs["input_ids"], kwargs["attention_mask"]
-        if input_ids.shape[1] > 1:  # prefill of a new generate call
-            self.k = [0] * input_ids.shape[0]
-            self.targets = []
-            for row, m in zip(input_ids.tolist(), mask.tolist(), strict=True):
+    def __enter__(self) -> Forcing:
+        original = self.model.generate
+
+        def generate(*args: Any, input_ids: Any, attention_mask: Any, **kwargs: Any) -> Any:
+            self.targets, self.first = [], True
+            for row, m in zip(input_ids.tolist(), attention_mask.tolist(), strict=True):
                 text = self.tok.decode([t for t, keep in zip(row, m, strict=True) if keep])
                 turn = text.rsplit("<|im_start|>assistant\n", 1)[-1].count("Code Execution Results:")
                 self.targets.append(encode_text(self.tok, self.script(text, turn)) + self.eot)
-        else:
-            self.k = [k + 1 for k in self.k]
+            return original(*args, input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+
+        self.model.generate = generate
+        self.handle = self.model.register_forward_hook(self.hook)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        del self.model.generate  # back to the class method
+        self.handle.remove()
+
+    def hook(self, module: Any, args: Any, output: Any) -> Any:
+        self.k = [0] * len(self.targets) if self.first else [k + 1 for k in self.k]
+        self.first = False
         for b, (target, k) in enumerate(zip(self.targets, self.k, strict=True)):
             output.logits[b, -1, target[min(k, len(target) - 1)]] += 100.0
         return output
@@ -126,6 +139,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     ap.add_argument("--sandbox", default="local", help="executor spec for r1ci.sandbox.get_executor")
     ap.add_argument("--natural", action="store_true", help="also run the model's own words on task prompts")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="alternate single/multi runs this many times and keep each one's best (shared CPUs are noisy)")
     args = ap.parse_args()
 
     import torch
@@ -145,14 +160,17 @@ def main() -> None:
         backend.model.generate(input_ids=torch.tensor([[1, 2, 3]]), max_new_tokens=4, pad_token_id=backend.pad_id)
         executor.run_many(["print(1)"], timeout_s=5, memory_mb=256, max_output_bytes=1024)
 
-        hook = backend.model.register_forward_hook(ForcingHook(tok, make_script(args.turns)), with_kwargs=True)
-        try:
-            multi = run_multi(backend, questions, cfg, args.batch, executor)
-        finally:
-            hook.remove()
-        per_seq = round(multi["tokens"] / len(questions))
-        prompts = [encode_prompt(tok, t.messages) for t in multi["trajs"]]
-        single = run_single(backend, prompts, per_seq, args.batch)
+        multi: dict[str, Any] | None = None
+        single: dict[str, Any] | None = None
+        for _ in range(args.repeats):
+            with Forcing(backend.model, tok, make_script(args.turns)):
+                m = run_multi(backend, questions, cfg, args.batch, executor)
+            per_seq = round(m["tokens"] / len(questions))
+            prompts = [encode_prompt(tok, t.messages) for t in m["trajs"]]
+            s = run_single(backend, prompts, per_seq, args.batch)
+            multi = m if multi is None or m["wall"] < multi["wall"] else multi
+            single = s if single is None or s["wall"] < single["wall"] else single
+        assert multi is not None and single is not None
         natural = None
         if args.natural:
             nat_cfg = RolloutConfig(max_code_turns=args.turns, max_new_tokens=per_seq * 2, max_tokens_per_turn=per_seq)

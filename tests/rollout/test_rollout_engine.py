@@ -49,7 +49,7 @@ def test_masks_and_tokenisation_invariant(tiny_tokenizer: Any) -> None:
     tok = tiny_tokenizer
     (t,) = run(code_then_answer, tok, n=1)
     assert encode_prompt(tok, t.messages) == t.prompt_ids  # re-tokenising the prompt gives prompt_ids
-    assert sum((s.token_ids for s in t.segments), []) == t.completion_ids
+    assert [i for s in t.segments for i in s.token_ids] == t.completion_ids
     expected_mask: list[int] = []
     for s in t.segments:
         expected_mask += [1 if s.kind == "model" else 0] * len(s.token_ids)
@@ -188,3 +188,21 @@ def test_metadata_and_grading(tiny_tokenizer: Any) -> None:
                         executor=SubprocessExecutor(), grader=TASK.grade, progress=False, seed=5)
     assert t.extracted_answer == "21" and t.reward == 0.0 and t.grade_reason == "wrong"
     assert t.metadata["gold"] == "22" and t.metadata["backend"] == "scripted" and t.metadata["sample_index"] == 0
+
+
+def test_real_local_sandbox_is_the_default_executor(tiny_tokenizer: Any) -> None:
+    """executor=None: the engine starts r1ci.sandbox's local executor, uses it, and closes it."""
+
+    def two_runs(prompt: str, so_far: str, turn: int) -> str:
+        if turn == 0:
+            return "```python\nimport math\nprint(math.factorial(5))\n```\n"
+        if turn == 1:
+            return "```python\nwhile True:\n    pass\n```\n"
+        return "<<<0>>>"
+
+    (t,) = run(two_runs, tiny_tokenizer, RolloutConfig(exec_timeout_s=1.0), executor=None)
+    interp = [s.text for s in t.segments if s.kind == "interpreter"]
+    assert interp[0] == "\nCode Execution Results:\n```output\n120\n```\n"
+    assert "TimeoutError" in interp[1]
+    assert t.num_code_turns == 2 and t.exec_errors == 1 and t.stop_reason == "answer"
+    assert t.metadata["exec_time_s"] > 0.5

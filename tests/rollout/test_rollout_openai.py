@@ -161,7 +161,7 @@ def test_client_errors_fail_fast_with_the_server_message(server: tuple[str, Stub
     url, stub = server
     stub.fail_first = [(400, {})]
     backend = OpenAIBackend("m", base_url=url, backoff_s=0.01)
-    with pytest.raises(RuntimeError, match="HTTP 400.*slow down"):
+    with pytest.raises(RuntimeError, match=r"HTTP 400.*slow down"):
         run_rollouts(backend, TASK.questions(1), RolloutConfig(mode="text"), grader=TASK.grade, progress=False)
     assert len(stub.requests) == 1
 

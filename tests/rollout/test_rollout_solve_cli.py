@@ -38,7 +38,7 @@ def test_solve_scripted_shows_turns_and_checks_answer(fake_sandbox: list[str], t
     res = CliRunner().invoke(app, ["solve", "What is 12*(3+4)?", "--backend", "scripted", "--model",
                                    str(tiny_model_dir), "--answer", "84", "--json-out", str(out)])
     assert res.exit_code == 0, res.output
-    for needle in ("question", "model · turn 1", "print(12*(3+4))", "interpreter", "84", "final", "correct"):
+    for needle in ("question", "model · turn 1", "print(12*(3+4))", "interpreter output", "84", "final", "correct"):
         assert needle in res.output
     assert res.output.index("interpreter") < res.output.index("model · turn 2")
     traj = json.loads(out.read_text())

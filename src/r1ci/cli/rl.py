@@ -87,6 +87,7 @@ def estimate(
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Task or suite names (repeatable or comma-separated); default all of --split.")] = None,
     questions_per_task: Annotated[int, typer.Option(help="Questions per task.")] = 20,
     question_seed: Annotated[int, typer.Option(help="Seed of the generated questions (= the RL run's data.seed).")] = 0,
+    difficulty: Annotated[int | None, typer.Option(help="Difficulty for tasks that have one (= the RL run's data.difficulty).")] = None,
     rollouts: Annotated[int, typer.Option(help="K: samples per question (split over --modes).")] = 8,
     modes: Annotated[list[str] | None, typer.Option("--modes", help="Sampling modes: free, text, code (repeatable or comma-separated).")] = None,
     backend: Annotated[str, typer.Option(help="Rollout backend: hf or vllm.")] = "hf",
@@ -102,7 +103,7 @@ def estimate(
         raw = apply_overrides(load_yaml(config), override)
         tasks, modes = _split_commas(tasks), _split_commas(modes)
         for key, value in (("out", out), ("model", model), ("split", split), ("tasks", tasks),
-                           ("questions_per_task", questions_per_task), ("question_seed", question_seed),
+                           ("questions_per_task", questions_per_task), ("question_seed", question_seed), ("difficulty", difficulty),
                            ("rollouts", rollouts), ("modes", modes), ("backend", backend),
                            ("rollout.max_new_tokens", max_new_tokens), ("rollout.temperature", temperature)):
             _set(raw, key, value)

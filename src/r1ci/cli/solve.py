@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import typer
@@ -15,6 +16,7 @@ from r1ci.rollout.protocol import RolloutConfig, find_code_block
 from r1ci.rollout.trajectory import Segment, Trajectory
 
 console = Console()
+_OUTPUT_RE = re.compile(r"```output\n(.*?)\n```\n?(.*)", re.DOTALL)
 
 
 def _model_panel(seg: Segment, turn: int) -> Panel:
@@ -27,7 +29,8 @@ def _model_panel(seg: Segment, turn: int) -> Panel:
         before, after = seg.text[: block.start].strip(), seg.text[block.end :].strip()
         if before:
             parts.append(Text(before))
-        parts.append(Syntax(block.code, "python", theme="ansi_dark", line_numbers=False))
+        code = Syntax(block.code, "python", theme="ansi_dark", line_numbers=False)
+        parts.append(Panel(code, title="python", border_style="blue", title_align="left"))
         if after:
             parts.append(Text(after))
         body = Group(*parts)
@@ -35,7 +38,10 @@ def _model_panel(seg: Segment, turn: int) -> Panel:
 
 
 def _interpreter_panel(seg: Segment) -> Panel:
-    return Panel(Text(seg.text.strip()), title="interpreter", border_style="yellow", title_align="left")
+    """The output block's body (marker and fences dropped), then any notice after it."""
+    m = _OUTPUT_RE.search(seg.text)
+    body = (m.group(1) + ("\n\n" + m.group(2).strip() if m.group(2).strip() else "")) if m else seg.text.strip()
+    return Panel(Text(body), title="interpreter output", border_style="yellow", title_align="left")
 
 
 def _final_panel(traj: Trajectory) -> Panel:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from r1ci.sandbox import guard, isolation, linux, wire
-from r1ci.sandbox.limits import apply_rlimits, current_address_space
+from r1ci.sandbox.rlimits import apply_rlimits, current_address_space
 
 FILENAME = "<code>"
 SETUP_FAILED = 70  # like EX_SOFTWARE: the sandbox, not the snippet, failed
@@ -79,11 +79,22 @@ def spare_main(
                 base_address_space=base_address_space,
                 hook=hook,
             )
-    except BaseException as exc:  # the sandbox's own failure: say so on the snippet's stderr
-        with contextlib.suppress(OSError):
-            os.write(2, f"r1ci sandbox: child setup failed: {type(exc).__name__}: {exc}\n".encode())
+    except BaseException as exc:  # the sandbox's own failure: say so where the executor will look
+        _report_setup_failure(f"r1ci sandbox: child setup failed: {type(exc).__name__}: {exc}")
     finally:
         os._exit(code)
+
+
+def _report_setup_failure(text: str) -> None:
+    with contextlib.suppress(OSError):
+        os.write(2, (text + "\n").encode())
+    with contextlib.suppress(OSError, ValueError):  # a session's stderr is not wired yet: use its socket
+        ctrl = socket.socket(fileno=3)
+        try:
+            if ctrl.type == socket.SOCK_SEQPACKET:
+                ctrl.send(json.dumps({"setup_error": text}).encode())
+        finally:
+            ctrl.detach()
 
 
 def _prepare_spare(
@@ -102,7 +113,8 @@ def _prepare_spare(
     with contextlib.suppress(OSError):
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # a spare dies with its server
     os.dup2(spare_fd, 3)
-    _install_stdio(None, None, None)
+    # stderr stays the server's until a request arrives: set-up failures then reach the caller's terminal.
+    _install_stdio(None, 2, None)
     linux.close_fds_from(4)
     if layers.mount_namespace:
         workdir = isolation.setup_child_mounts(uid or 0, disk_mb, new_proc=layers.pid_namespace)
@@ -145,20 +157,21 @@ def _serve_request(
     limits = msg["limits"]
     if layers.mount_namespace and int(limits["disk_mb"]) != disk_mb:
         isolation.resize_workdir(workdir, int(limits["disk_mb"]))
-    apply_rlimits(limits, limit_processes=uid is not None, base_address_space=base_address_space)
-    if session:
-        # RLIMIT_CPU is cumulative per process: a session re-arms the soft limit at each turn instead.
-        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    # RLIMIT_CPU is cumulative per process: a session re-arms its soft limit at each turn instead.
+    apply_rlimits(
+        limits, limit_processes=uid is not None, base_address_space=base_address_space, limit_cpu=not session
+    )
     if uid is not None:
         isolation.drop_privileges(uid)
     with contextlib.suppress(OSError):  # again: the uid change cleared it
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGXCPU, _on_sigxcpu)
     sys.addaudithook(hook)
     namespace = _fresh_main_namespace()
     if session:
         return _session_loop(socket.socket(fileno=3), namespace, limits, pid_one=layers.pid_namespace)
-    exit_code, memory_error = run_snippet(code_text, namespace)
-    exit_code = _finish(exit_code)
+    outcome = run_snippet(code_text, namespace)
+    exit_code = _finish(outcome["exit_code"])
     if layers.pid_namespace:
         _kill_leftovers()  # so the report below is final: nothing of the snippet outlives it
     for fd in (0, 1, 2):
@@ -166,7 +179,7 @@ def _serve_request(
             os.close(fd)
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     report = {
-        "memory_error": memory_error,
+        **outcome,
         "exit_code": exit_code,
         # With a pid namespace the executor may answer now, before this process finishes exiting.
         "final": layers.pid_namespace,
@@ -225,17 +238,36 @@ def _fresh_main_namespace() -> dict[str, Any]:
     return module.__dict__
 
 
-def run_snippet(code: str, namespace: dict[str, Any]) -> tuple[int, bool]:
-    """exec the snippet in `namespace` -> (exit code as `python -c` would give it, died of MemoryError)."""
+class CPUTimeLimitExceeded(BaseException):
+    """Raised in the snippet at RLIMIT_CPU's soft limit (a BaseException: `except Exception` won't eat it)."""
+
+
+CPUTimeLimitExceeded.__module__ = "builtins"  # tracebacks then read "CPUTimeLimitExceeded: ..."
+
+
+def _on_sigxcpu(_signum: int, _frame: Any) -> None:
+    # The kernel's default for SIGXCPU is to kill, but not when the child is pid 1 of its namespace
+    # (init ignores default-action signals). Raising lets the snippet end with a clear traceback; if
+    # it is stuck in C code, the hard limit one second later kills it outright.
+    raise CPUTimeLimitExceeded("CPU time limit exceeded")
+
+
+def run_snippet(code: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    """exec the snippet in `namespace` -> {"exit_code" as `python -c` gives it, "memory_error", "cpu_exceeded"}."""
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    outcome = {"exit_code": 0, "memory_error": False, "cpu_exceeded": False}
     try:
         exec(compile(code, FILENAME, "exec", dont_inherit=True), namespace)
     except SystemExit as exc:
-        return _system_exit_code(exc), False
+        outcome["exit_code"] = _system_exit_code(exc)
     except BaseException as exc:
         _print_exception(exc)
-        return 1, isinstance(exc, MemoryError)
-    return 0, False
+        outcome.update(
+            exit_code=1,
+            memory_error=isinstance(exc, MemoryError),
+            cpu_exceeded=isinstance(exc, CPUTimeLimitExceeded),
+        )
+    return outcome
 
 
 def _system_exit_code(exc: SystemExit) -> int:
@@ -254,7 +286,11 @@ def _print_exception(exc: BaseException) -> None:
     while tb is not None and tb.tb_frame.f_code.co_filename != FILENAME:
         tb = tb.tb_next
     with contextlib.suppress(Exception):
-        traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
+        report = traceback.TracebackException(type(exc), exc, tb, compact=True)
+        # The guard and the SIGXCPU handler raise from the sandbox's own code: those frames are noise.
+        ours = (guard.__file__, __file__)
+        report.stack = traceback.StackSummary.from_list([f for f in report.stack if f.filename not in ours])
+        sys.stderr.write("".join(report.format()))
 
 
 def _finish(exit_code: int) -> int:
@@ -300,15 +336,18 @@ def _session_loop(
             os.close(fd)
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu_budget = math.ceil(used.ru_utime + used.ru_stime) + int(msg.get("cpu_s", limits["cpu_s"]))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_budget, resource.RLIM_INFINITY))
-        exit_code, memory_error = run_snippet(code, namespace)
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        if hard != resource.RLIM_INFINITY:
+            cpu_budget = min(cpu_budget, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_budget, hard))
+        outcome = run_snippet(code, namespace)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
         _install_stdio(None, None, None)  # closes this turn's pipes: the executor sees EOF
         if pid_one:
             _kill_leftovers()
-        ctrl.send(json.dumps({"exit_code": exit_code, "memory_error": memory_error}).encode())
+        ctrl.send(json.dumps(outcome).encode())
 
 
 def _kill_leftovers() -> None:

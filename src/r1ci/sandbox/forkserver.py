@@ -123,7 +123,7 @@ class ForkServer:
             except Exception as exc:
                 warnings.append(f"warm-up failed (harmless, children just start colder): {exc}")
         self.layers, self.pidns_fd = isolation.setup_server(
-            set(self.config["disabled_layers"]), self.uid_base
+            set(self.config["disabled_layers"]), self.uid_base, hide=tuple(self.config.get("hide", ()))
         )
         if not self.layers.mount_namespace:
             self.workroot = tempfile.mkdtemp(prefix=f"r1ci-sandbox-{os.getpid()}-")
@@ -262,7 +262,7 @@ class ForkServer:
         theirs.close()
         self.procs[pid] = _Proc(pid, slot, uid, workdir, next(self._serials))
         try:
-            wire.send(self.sock, {"op": "spare", "pid": pid}, [ours.fileno()])
+            wire.send(self.sock, {"op": "spare", "pid": pid, "workdir": workdir}, [ours.fileno()])
         finally:
             ours.close()
 
@@ -305,6 +305,8 @@ class ForkServer:
             proc = self.procs.pop(pid, None)
             if proc is None:
                 continue  # an orphan adopted by this subreaper, or a sweep helper
+            if not proc.assigned:  # a spare died during set-up: do not respawn it in a tight loop
+                self._retry_spare_at = time.monotonic() + _SPARE_RETRY_S
             self._cleanup(proc)
             wire.send(
                 self.sock,

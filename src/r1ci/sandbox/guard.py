@@ -67,6 +67,9 @@ class SandboxViolation(PermissionError):
     """Raised inside the snippet when the guard refuses an operation."""
 
 
+SandboxViolation.__module__ = "builtins"  # tracebacks then read "SandboxViolation: ..."
+
+
 def _to_str(path: Any) -> str | None:
     if isinstance(path, int):
         return None  # an already-open descriptor: allowed, its opening was checked

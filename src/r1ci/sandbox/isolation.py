@@ -6,9 +6,9 @@ Layers (each optional; the sandbox keeps every one it can get and warns about th
   child inherits one with only a down loopback: `connect()` fails even to 127.0.0.1.
 - `mount_namespace`: the fork server makes its whole mount tree read-only (recursively) once; each
   child then gets its own mount namespace with a fresh size-capped tmpfs on /tmp (its working
-  directory) and /dev/shm, which vanish when the child's namespace dies. Directories that an
-  unprivileged user could not traverse on the way to the interpreter (e.g. /root for a pyenv build)
-  are replaced by a tmpfs exposing only the interpreter, which also hides the rest of $HOME.
+  directory) and /dev/shm, which vanish when the child's namespace dies. The caller's $HOME, and
+  directories an unprivileged user could not traverse on the way to the interpreter (e.g. /root for
+  a pyenv build), are covered by an empty tmpfs that exposes only the interpreter's directories.
 - `pid_namespace`: each child is pid 1 of a new pid namespace, so when it exits or is killed the
   kernel kills every process it started (double forks and daemons included), and it cannot see or
   signal anything outside.
@@ -70,7 +70,7 @@ class Layers:
 # ---------------------------------------------------------------------------------------------- server
 
 
-def setup_server(disabled: set[str], uid_base: int) -> tuple[Layers, int | None]:
+def setup_server(disabled: set[str], uid_base: int, hide: tuple[str, ...] = ()) -> tuple[Layers, int | None]:
     """Run once in the fork server before it serves: -> (layers, fd of its own pid namespace or None)."""
     layers = Layers()
     for name in KERNEL_LAYERS:
@@ -83,7 +83,7 @@ def setup_server(disabled: set[str], uid_base: int) -> tuple[Layers, int | None]
     if "network_namespace" not in disabled:
         _try(layers, "network_namespace", lambda: linux.unshare(linux.CLONE_NEWNET), is_root)
     if "mount_namespace" not in disabled:
-        _try(layers, "mount_namespace", _setup_server_mounts, is_root)
+        _try(layers, "mount_namespace", lambda: _setup_server_mounts(hide), is_root)
     if "unprivileged_uid" not in disabled:
         _try(layers, "unprivileged_uid", lambda: _probe_in_child(lambda: _drop_privileges(uid_base)), is_root)
     pidns_fd = None
@@ -150,11 +150,11 @@ def restore_pid_namespace(own_pidns_fd: int) -> None:
     linux.setns(own_pidns_fd, linux.CLONE_NEWPID)
 
 
-def _setup_server_mounts() -> None:
+def _setup_server_mounts(hide: tuple[str, ...] = ()) -> None:
     linux.unshare(linux.CLONE_NEWNS)
     # Private propagation first: nothing we mount below may leak back into the host's namespace.
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-    _expose_interpreter()
+    _cover_and_expose(hide)
     try:
         linux.mount_setattr_recursive("/", linux.MOUNT_ATTR_RDONLY | linux.MOUNT_ATTR_NOSUID)
     except OSError:
@@ -187,16 +187,21 @@ def blocked_ancestor(path: str) -> str | None:
     return None
 
 
-def _expose_interpreter() -> None:
-    by_ancestor: dict[str, list[str]] = {}
-    for path in interpreter_paths():
-        ancestor = blocked_ancestor(path)
-        if ancestor is not None and ancestor != "/":
-            by_ancestor.setdefault(ancestor, []).append(path)
-    for ancestor, paths in by_ancestor.items():
-        # Hold each path open (O_PATH) so it can be bind-mounted back after the tmpfs hides its parent.
-        held = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in paths]
-        linux.mount("tmpfs", ancestor, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=0755,size=1m")
+def _outermost(paths: set[str]) -> list[str]:
+    return sorted(p for p in paths if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in paths))
+
+
+def _cover_and_expose(hide: tuple[str, ...]) -> None:
+    """Cover `hide` (e.g. the caller's $HOME) and every directory an unprivileged user could not traverse
+    on the way to the interpreter with an empty tmpfs, then bind the interpreter's directories back."""
+    needed = interpreter_paths()
+    covers = {a for a in map(blocked_ancestor, needed) if a is not None and a != "/"}
+    covers |= {os.path.realpath(h) for h in hide if os.path.isdir(h) and os.path.realpath(h) != "/"}
+    for cover in _outermost(covers):
+        inside = [p for p in needed if p.startswith(cover.rstrip("/") + "/")]
+        # Hold each path open (O_PATH) so it can be bind-mounted back once the tmpfs hides its parent.
+        held = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in inside]
+        linux.mount("tmpfs", cover, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=0755,size=1m")
         for path, fd in held:
             os.makedirs(path, mode=0o755, exist_ok=True)
             linux.mount(f"/proc/self/fd/{fd}", path, None, linux.MS_BIND | linux.MS_REC)

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -39,6 +40,7 @@ log = logging.getLogger("r1ci.sandbox")
 # Far above login users, systemd dynamic users (61184-65519) and typical /etc/subuid ranges (100000+).
 DEFAULT_UID_BASE = 1_000_000_000
 _EXIT_GRACE_S = 1.0  # wait this long for pipes to close after the child is reaped
+_MAX_SPARE_DEATHS = 5  # unused spares dying in a row before a waiting job is failed instead
 _BACKSTOP_S = 10.0  # if the fork server never reports a child, give up this long after its deadline
 _warned_layers: set[str] = set()
 
@@ -92,6 +94,8 @@ class LocalExecutor(Executor):
     about once. Sessions (`session_id=...`) keep one child alive across calls and expire after
     `session_idle_s` without use; at most `max_sessions` live at once (least recently used evicted).
     `prefork` children are kept forked and set up ahead of need (default: min(workers, 8), at least 2).
+    `hide_paths` are covered by an empty tmpfs in the children (default: the caller's $HOME), except
+    for the interpreter's own directories.
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class LocalExecutor(Executor):
         session_idle_s: float = 600.0,
         startup_timeout_s: float = 120.0,
         prefork: int | None = None,
+        hide_paths: Sequence[str] | None = None,
     ) -> None:
         if sys.platform != "linux":
             raise SandboxError(
@@ -121,6 +126,7 @@ class LocalExecutor(Executor):
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         self.limits = limits or SandboxLimits()
+        self.uid_base = uid_base
         self.max_sessions = max_sessions
         self.session_idle_s = session_idle_s
         self._startup_timeout_s = startup_timeout_s
@@ -129,6 +135,7 @@ class LocalExecutor(Executor):
             "warmup": warmup,
             "disabled_layers": sorted(disable_layers),
             "uid_base": uid_base,
+            "hide": list(hide_paths) if hide_paths is not None else [os.path.expanduser("~")],
             "prefork": prefork if prefork is not None else max(2, min(self.workers, 8)),
             "disk_mb": self.limits.disk_mb,
             "slots": 2 * self.workers + max_sessions + 16,
@@ -152,7 +159,9 @@ class LocalExecutor(Executor):
         self._sessions: dict[str, _Session] = {}
         self._by_pid: dict[int, _Job | _Session] = {}  # child pid -> what it runs
         self._spares: deque[tuple[int, socket.socket]] = deque()  # children offered by the server
+        self._spare_dirs: dict[int, str | None] = {}  # spare pid -> its workdir (no mount namespace)
         self._busy = 0  # one-shots + session turns occupying a worker
+        self._spare_deaths = 0  # spares that died unused, in a row
 
     # -------------------------------------------------------------------------------------- public
 
@@ -237,6 +246,18 @@ class LocalExecutor(Executor):
         self.wait_ready()
         return int(self._server_info["pid"])
 
+    def workroot(self) -> str | None:
+        """Where working directories live when there is no mount namespace (None: private tmpfs each)."""
+        self.wait_ready()
+        return self._server_info.get("workroot")
+
+    def spare_pids(self) -> list[int]:
+        """Children forked ahead of need and not yet used (diagnostics and leak checks)."""
+        return [pid for pid, _ in self._spares.copy()]  # copy(): atomic against the reactor thread
+
+    def spare_workdirs(self) -> list[str]:
+        return [d for d in self._spare_dirs.copy().values() if d]
+
     def close(self) -> None:
         with self._lock:
             if self._closing:
@@ -268,9 +289,12 @@ class LocalExecutor(Executor):
     def _spawn_server(self) -> None:
         parent_sock, child_sock = wire.socketpair()
         config = dict(self._config, parent_pid=os.getpid())
+        # The server imports what this process can import (same sys.path, r1ci's own source first),
+        # while -I keeps PYTHON* variables and the user site out of it.
         src_dir = os.path.dirname(os.path.dirname(os.path.abspath(r1ci.__file__)))
+        paths = [src_dir] + [p for p in sys.path if p and os.path.isdir(p) and p != src_dir]
         boot = (
-            f"import sys; sys.path.insert(0, {src_dir!r}); "
+            f"import sys; sys.path[:0] = [p for p in {paths!r} if p not in sys.path]; "
             f"from r1ci.sandbox.forkserver import main; main({child_sock.fileno()}, sys.argv[1])"
         )
         try:
@@ -422,6 +446,7 @@ class LocalExecutor(Executor):
         """Claim an offered child and tell the server, which then times it and forks a replacement."""
         assert self._sock is not None
         pid, spare = self._spares.popleft()
+        self._spare_dirs.pop(pid, None)
         with contextlib.suppress(OSError):
             wire.send(self._sock, {"op": "assigned", "pid": pid, "timeout_s": timeout_s})
         return pid, spare
@@ -429,6 +454,7 @@ class LocalExecutor(Executor):
     def _drop_spares(self) -> None:
         while self._spares:
             self._spares.popleft()[1].close()
+        self._spare_dirs.clear()
 
     def _open_pipes(self, job: _Job, names: tuple[str, ...]) -> list[int]:
         """-> write ends for the child; read ends are registered on the selector."""
@@ -525,7 +551,16 @@ class LocalExecutor(Executor):
             return
         try:
             report = json.loads(data)
-            report = {"exit_code": int(report["exit_code"]), "memory_error": bool(report.get("memory_error"))}
+            if isinstance(report, dict) and "setup_error" in report:
+                job.exit = {"error": str(report["setup_error"]).removeprefix("r1ci sandbox: ")}
+                self._end_session(session, "setup failed")
+                self._maybe_finish(job)
+                return
+            report = {
+                "exit_code": int(report["exit_code"]),
+                "memory_error": bool(report.get("memory_error")),
+                "cpu_exceeded": bool(report.get("cpu_exceeded")),
+            }
         except (ValueError, TypeError, KeyError):
             self._kill_pid(session.pid, "garbled session report")  # the snippet wrote to the control socket
             return
@@ -569,6 +604,7 @@ class LocalExecutor(Executor):
             op = msg.get("op")
             if op == "spare" and fds:
                 self._spares.append((int(msg["pid"]), socket.socket(fileno=fds[0])))
+                self._spare_dirs[int(msg["pid"])] = msg.get("workdir")
                 fds = fds[1:]
             for fd in fds:
                 os.close(fd)
@@ -584,9 +620,15 @@ class LocalExecutor(Executor):
             for i, (spare_pid, sock) in enumerate(self._spares):
                 if spare_pid == pid:
                     del self._spares[i]
+                    self._spare_dirs.pop(pid, None)
                     sock.close()
                     break
+            self._spare_deaths += 1
+            if self._spare_deaths >= _MAX_SPARE_DEATHS:
+                self._spare_deaths = 0
+                self._spare_failed("sandbox children keep dying during set-up (their error is on stderr)")
             return
+        self._spare_deaths = 0
         if isinstance(owner, _Session):
             if self._sessions.get(owner.sid) is owner:
                 self._end_session(owner, "exited")
@@ -741,19 +783,28 @@ class LocalExecutor(Executor):
             return
         meta = _meta(job)
         cpu, rss_kb = 0.0, 0.0
+        report: dict[str, Any] = {}
         if job.turn is not None:  # a session turn that completed
+            report = job.turn
             exit_code: int | None = job.turn["exit_code"]
-            killed_for, memory_error = None, job.turn["memory_error"]
+            killed_for = None
         elif meta.get("final") and isinstance(meta.get("exit_code"), int):  # the child's own final report
-            exit_code, killed_for, memory_error = meta["exit_code"], None, bool(meta.get("memory_error"))
+            report = meta
+            exit_code, killed_for = meta["exit_code"], None
             cpu, rss_kb = float(meta.get("cpu_s", 0.0)), float(meta.get("max_rss_kb", 0))
         else:  # the server's report: killed, crashed, or no pid namespace
             assert job.exit is not None
+            report = meta
             exit_code, killed_for = job.exit.get("exit_code"), job.exit.get("killed_for")
-            memory_error = bool(meta.get("memory_error"))
             cpu, rss_kb = float(job.exit.get("cpu_s", 0.0)), float(job.exit.get("max_rss_kb", 0))
+        # SIGKILL nobody sent, after using the whole CPU budget: RLIMIT_CPU's hard limit.
+        cpu_limit = float(job.limits.to_wire()["cpu_s"])
+        hard_cpu_kill = exit_code == -signal.SIGKILL and killed_for is None and cpu >= cpu_limit
         status, timed_out, memory_exceeded = classify(
-            exit_code, killed_for=killed_for, memory_error=memory_error
+            exit_code,
+            killed_for=killed_for,
+            memory_error=bool(report.get("memory_error")),
+            cpu_exceeded=bool(report.get("cpu_exceeded")) or hard_cpu_kill,
         )
         extra: dict[str, Any] = {}
         if job.session_id is not None:
@@ -812,12 +863,10 @@ def _sandbox_note(status: str, killed_for: str | None, exit_code: int | None, li
     if status == "timeout":
         if killed_for == "timeout":
             return f"\nr1ci sandbox: killed after the {limits.timeout_s:g}s wall-clock limit\n"
-        return "\nr1ci sandbox: killed at the CPU-time limit\n"
+        return f"\nr1ci sandbox: stopped at the {limits.to_wire()['cpu_s']}s CPU-time limit\n"
     if killed_for == "output":
         return f"\nr1ci sandbox: killed after printing more than {limits.kill_output_bytes} bytes\n"
     if status == "killed" and exit_code is not None and exit_code < 0:
-        import signal
-
         try:
             name = signal.Signals(-exit_code).name
         except ValueError:
@@ -850,8 +899,8 @@ def _warn_missing_layers(layers: Layers, warnings: list[str]) -> None:
             continue
         _warned_layers.add(name)
         log.warning(
-            "r1ci sandbox: isolation layer %r is OFF (%s). Still enforced: rlimits, audit guard, "
-            "process cleanup and every other available layer. Without it: %s is not guaranteed.",
+            "r1ci sandbox: isolation layer %r is OFF (%s). Still enforced: rlimits, the audit guard, "
+            "process cleanup and the other layers; lost: %s.",
             name,
             reason,
             LAYER_HELP[name],

@@ -50,15 +50,15 @@ class ExecutionResult:
 
 
 def classify(
-    exit_code: int | None, *, killed_for: str | None, memory_error: bool
+    exit_code: int | None, *, killed_for: str | None, memory_error: bool, cpu_exceeded: bool = False
 ) -> tuple[Status, bool, bool]:
     """-> (status, timed_out, memory_exceeded) from how the process ended.
 
-    `killed_for` is the reason the sandbox itself killed the process ("timeout", "output", "server"),
-    `memory_error` whether the snippet died of an uncaught MemoryError (the in-child runner reports it).
-    SIGXCPU means RLIMIT_CPU fired: a CPU-time timeout.
+    `killed_for` is the reason the sandbox itself killed the process ("timeout", "output", ...),
+    `memory_error` whether the snippet died of an uncaught MemoryError and `cpu_exceeded` whether it
+    hit RLIMIT_CPU (both reported by the in-child runner). SIGXCPU also means RLIMIT_CPU fired.
     """
-    if killed_for == "timeout" or exit_code == -signal.SIGXCPU:
+    if killed_for == "timeout" or cpu_exceeded or exit_code == -signal.SIGXCPU:
         return "timeout", True, False
     if memory_error:
         return "memory", False, True

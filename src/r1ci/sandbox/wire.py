@@ -39,7 +39,9 @@ def recv(sock: socket.socket, *, wait: bool = True) -> tuple[dict[str, Any], lis
     """
     # Not socket.recv_fds: up to at least Python 3.12 it silently ignores its `flags` argument.
     flags = 0 if wait else socket.MSG_DONTWAIT
-    data, ancdata, _flags, _addr = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * _INT.itemsize), flags)
+    data, ancdata, _flags, _addr = sock.recvmsg(
+        MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * _INT.itemsize), flags
+    )
     fds = array.array("i")
     for level, kind, payload in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:

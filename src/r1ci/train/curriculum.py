@@ -526,6 +526,8 @@ class EstimateConfig(StrictModel):
     questions_per_task: int = Field(20, ge=1)
     question_seed: int = 0
     """Seed of the generated questions: use the same value as the RL run's data.seed."""
+    difficulty: int | None = None
+    """Difficulty for tasks that have one (use the RL run's data.difficulty)."""
     rollouts: int = Field(8, ge=1)
     modes: list[str] = ["free"]
     out: str = "curriculum/estimates.jsonl"
@@ -545,7 +547,8 @@ class EstimateConfig(StrictModel):
 
 
 def training_questions(
-    tasks: Sequence[str] | None, split: str, per_task: int, seed: int, *, allow_test: bool = False
+    tasks: Sequence[str] | None, split: str, per_task: int, seed: int, *, allow_test: bool = False,
+    difficulty: int | None = None,
 ) -> list[Question]:
     """Questions of the named tasks/suites (default: all tasks of `split`), `per_task` each.
 
@@ -573,7 +576,9 @@ def training_questions(
             )
     out: list[Question] = []
     for name in names:
-        out += registry.get(name).questions(per_task, seed=seed)
+        task = registry.get(name)
+        level = difficulty if difficulty is not None and task.difficulties else None
+        out += task.questions(per_task, seed=seed, difficulty=level)
     return out
 
 
@@ -586,7 +591,7 @@ def estimate_potentials(cfg: EstimateConfig, *, progress: bool = True) -> Path:
     from r1ci.train.checkpoint import versions
 
     questions = training_questions(cfg.tasks, cfg.split, cfg.questions_per_task, cfg.question_seed,
-                                   allow_test=cfg.split == "test")
+                                   allow_test=cfg.split == "test", difficulty=cfg.difficulty)
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"config": cfg.model_dump(mode="json"), "versions": versions(), "questions": len(questions)}

@@ -140,7 +140,7 @@ def question_pool(cfg: GRPOConfig) -> tuple[list[Question], dict[str, float] | N
                                  "estimate on --split train")
         return [e.question for e in estimates], {e.id: e.pass_rate for e in estimates}
     return training_questions(cfg.data.tasks, "train", cfg.data.questions_per_task, cfg.data.seed,
-                              allow_test=cfg.data.allow_test_tasks), None
+                              allow_test=cfg.data.allow_test_tasks, difficulty=cfg.data.difficulty), None
 
 
 def _is_test_task(name: str) -> bool:
@@ -204,10 +204,20 @@ class Generator:
 
     @contextlib.contextmanager
     def gathered(self) -> Iterator[None]:
-        """Under FSDP the HF backend needs full parameters to generate (a no-op elsewhere)."""
+        """Under FSDP the HF backend needs full parameters to generate (a no-op elsewhere).
+
+        Processes generate different numbers of tokens, so per-layer all-gathers during generation
+        would deadlock: FSDP1 gathers everything once up front (summon_full_params); FSDP2 has no such
+        switch, so with FSDP2 generate with vLLM instead.
+        """
         from accelerate.utils import DistributedType
 
         if self.llm is None and self.accelerator.distributed_type == DistributedType.FSDP:
+            if getattr(self.accelerator, "is_fsdp2", False):
+                raise RuntimeError(
+                    "GRPO with FSDP2 needs generation.backend: vllm (in-process HF generation would "
+                    "deadlock on per-layer all-gathers); or use DDP + LoRA, or an FSDP1 accelerate config"
+                )
             from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 
             with FSDP.summon_full_params(self.model, writeback=False, recurse=True):

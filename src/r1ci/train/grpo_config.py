@@ -28,6 +28,8 @@ class DataSettings(StrictModel):
     questions_per_task: int = Field(64, ge=1)
     seed: int = 0
     """Seed of the generated questions (use the same one as the curriculum estimate)."""
+    difficulty: int | None = None
+    """Difficulty level for tasks that have one (None = each task's default)."""
     allow_test_tasks: bool = False
     """Held-out test tasks are refused unless this is set (the split is by task)."""
 

@@ -471,9 +471,10 @@ def stats_table(stats: dict[str, Any]) -> Table:
     for task, row in stats["per_task"].items():
         table.add_row(task, str(row["generated"]), str(row["correct"]), f"[green]{row['kept']}[/]",
                       *[str(row["rejected"].get(r, "")) for r in reasons])
+    table.add_section()
     table.add_row("[bold]total[/]", str(stats["generated"]),
                   str(sum(r["correct"] for r in stats["per_task"].values())), f"[bold green]{stats['kept']}[/]",
-                  *[str(stats["rejected"][r]) for r in reasons], end_section=True)
+                  *[str(stats["rejected"][r]) for r in reasons])
     return table
 
 

@@ -4,10 +4,10 @@
   closes, its answer closes, it emits an end-of-turn token, or its own token budget runs out (the
   batch keeps going for the others). When a sequence stops, `on_finish` fires right away, so the
   engine can start that code in the sandbox while the rest of the batch is still generating.
-- Per-token logprobs come from the sampler itself: a `LogitsProcessor` placed after the built-in
-  warpers keeps log_softmax of the scores each token was drawn from. With sampling they are
-  log-probs under the temperature-scaled (and top-p-truncated, if top_p < 1) distribution; greedy
-  gives the model's plain distribution.
+- Per-token logprobs come from the sampler's own logits: a `LogitsProcessor` (transformers runs
+  custom processors before its warpers) keeps log_softmax(logits / T) of each sampled token, i.e.
+  the temperature-scaled distribution before top-p truncation (greedy: the plain distribution),
+  which is exactly what a trainer recomputes from the same ids.
 - Sampling is exactly the configured one: the model's own generation_config (which may carry
   top_k=20, repetition_penalty=1.05, ...) is swapped out for the call, because transformers would
   otherwise merge those defaults into ours.

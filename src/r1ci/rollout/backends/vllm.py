@@ -6,6 +6,10 @@ engine re-checks each stop with the protocol's rules and resumes the turn when a
 event (e.g. `>>>` inside code). Prompts go in as token ids, so the model is conditioned on exactly
 the engine's ids; the returned text is re-decoded from the returned ids for the same reason.
 
+Logprobs are the sampled tokens' as vLLM reports them: on vLLM V1 the raw model distribution by
+default; pass `logprobs_mode="processed_logprobs"` (an `LLM(...)` option, forwarded from `**llm_kwargs`)
+to get the temperature-scaled ones the HF backend reports.
+
 Install: `pip install 'r1ci[vllm]'` (needs a CUDA GPU).
 """
 

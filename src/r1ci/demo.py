@@ -1,0 +1,244 @@
+"""`r1ci demo`: the whole method end to end, from tasks to a trained, evaluated model, in one run folder.
+
+Stages (each one a library call, each leaving its artefacts under `OUT/<stage>/`):
+
+    eval-base-text   base model, text only                     (the paper's "text" column)
+    eval-base-ci     base model with the interpreter           (the paper's "CI" column)
+    synth            SFT trajectories from the scripted reference teacher, verified
+    sft              masked multi-turn SFT
+    eval-sft         SFT model with the interpreter
+    curriculum       pass rates of the SFT model -> improvement potentials -> stages
+    rl               curriculum GRPO from the SFT model
+    eval-rl          RL model with the interpreter
+    report           one Markdown + HTML report putting every stage side by side
+
+A stage is done when its `DONE` marker exists; `--resume` skips finished stages and lets an interrupted
+stage continue from what it left on disk (each stage is resumable on its own). Evaluation questions
+(seed `eval_seed`) are disjoint from SFT questions (`synth_seed`) and RL questions (`rl_seed`): the demo
+measures generalisation to new questions of the same kinds. Which kinds: training-split tasks where a
+short program clearly beats mental arithmetic for a 135M model (multiplication, counting, string edits).
+On a GPU, `--model` and `--config` switch the same pipeline to a real model and recipe.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from rich.console import Console
+from rich.rule import Rule
+
+from r1ci.config import StrictModel, apply_overrides, dump_config, load_yaml
+
+console = Console(stderr=True)
+
+DEMO_TASKS = [
+    "number_multiply",
+    "basic_arithmetic",
+    "letter_counting",
+    "spell_backward",
+    "count_bits",
+    "gcd",
+]
+
+
+class DemoConfig(StrictModel):
+    """The demo pipeline. Sections `synth`, `sft`, `estimate`, `rl` are partial configs merged over the
+    stage's own config (`SynthConfig`, `SFTConfig`, `EstimateConfig`, `GRPOConfig`), so any knob of a
+    stage can be set from the demo YAML or with `-o sft.train.lr=1e-5`."""
+
+    model: str = "default"
+    """Base model: `default` (embedded SmolLM2-135M-Instruct), a hub id, a folder or a .gguf."""
+    out: str = "runs/demo"
+    tasks: list[str] = Field(default_factory=lambda: list(DEMO_TASKS))
+    """Training-split tasks with reference programs (the scripted teacher needs them)."""
+    eval_questions_per_task: int = Field(8, ge=1)
+    eval_seed: int = 0
+    synth_seed: int = 1000
+    rl_seed: int = 2000
+    eval_max_new_tokens: int = 400
+    eval_batch_size: int | None = None
+    synth: dict[str, Any] = Field(default_factory=lambda: {"questions_per_task": 16})
+    sft: dict[str, Any] = Field(
+        default_factory=lambda: {
+            "train": {
+                "lr": 1e-4, "epochs": 2, "micro_batch_size": 1, "grad_accum": 4, "max_length": 1024,
+                "warmup_ratio": 0.1, "min_lr_ratio": 0.1, "eval_fraction": 0.1, "save_every": 10,
+                "keep_checkpoints": 1,
+            },
+        }
+    )
+    estimate: dict[str, Any] = Field(
+        default_factory=lambda: {
+            "questions_per_task": 4, "rollouts": 4,
+            "rollout": {"temperature": 1.0, "max_new_tokens": 300},
+        }
+    )
+    rl: dict[str, Any] = Field(
+        default_factory=lambda: {
+            "grpo": {"group_size": 4, "questions_per_step": 2, "micro_batch_size": 4},
+            "optim": {"lr": 5e-6},
+            "rollout": {"temperature": 1.0, "max_new_tokens": 300},
+            "curriculum": {"num_stages": 2, "steps_per_stage": 3},
+            "train": {"max_steps": 6, "save_every": 2, "keep_checkpoints": 1},
+        }
+    )
+
+
+QUICK_OVERRIDES = [
+    "tasks=[number_multiply, letter_counting, spell_backward]",
+    "eval_questions_per_task=3",
+    "eval_max_new_tokens=200",
+    "synth.questions_per_task=6",
+    "sft.train.epochs=1",
+    "sft.train.save_every=5",
+    "estimate.questions_per_task=2",
+    "estimate.rollouts=2",
+    "estimate.rollout.max_new_tokens=160",
+    "rl.grpo.group_size=2",
+    "rl.grpo.questions_per_step=2",
+    "rl.grpo.micro_batch_size=4",
+    "rl.rollout.max_new_tokens=160",
+    "rl.curriculum.num_stages=2",
+    "rl.curriculum.steps_per_stage=1",
+    "rl.train.max_steps=2",
+    "rl.train.save_every=1",
+]
+"""`--quick`: the same pipeline, a few minutes on 2 CPU cores (tests and smoke runs)."""
+
+
+def load_demo_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                     quick: bool = False) -> DemoConfig:
+    data = load_yaml(path)
+    data = apply_overrides(data, (QUICK_OVERRIDES if quick else []) + list(overrides or []))
+    return DemoConfig.model_validate(data)
+
+
+# ---------------------------------------------------------------- stages
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _eval(cfg: DemoConfig, out: Path, model: str, mode: str, resume: bool) -> Path:
+    from r1ci.eval.runner import EvalConfig, evaluate
+
+    ecfg = EvalConfig.model_validate({
+        "model": model,
+        "tasks": cfg.tasks,
+        "mode": mode,
+        "samples_per_task": cfg.eval_questions_per_task,
+        "seed": cfg.eval_seed,
+        "rollout": {"mode": mode, "max_new_tokens": cfg.eval_max_new_tokens, "temperature": 0.0},
+        "batch_size": cfg.eval_batch_size,
+        "out": str(out),
+        "resume": resume,
+    })
+    return evaluate(ecfg)
+
+
+def _synth(cfg: DemoConfig, out: Path, resume: bool) -> Path:
+    from r1ci.train.synth import SynthConfig, synthesize
+
+    data = _merge({
+        "model": "reference", "backend": "scripted", "tokenizer": cfg.model, "split": "train",
+        "tasks": cfg.tasks, "question_seed": cfg.synth_seed, "out": str(out), "resume": resume,
+    }, cfg.synth)
+    return synthesize(SynthConfig.model_validate(data))
+
+
+def _sft(cfg: DemoConfig, out: Path, synth_dir: Path, resume: bool) -> Path:
+    from r1ci.train.sft import SFTConfig, train_sft
+
+    data = _merge({"model": cfg.model, "data": [str(synth_dir)], "out": str(out), "resume": resume}, cfg.sft)
+    return train_sft(SFTConfig.model_validate(data))
+
+
+def _estimate(cfg: DemoConfig, out: Path, model: Path) -> Path:
+    from r1ci.train.curriculum import EstimateConfig, estimate_potentials
+
+    data = _merge({
+        "model": str(model), "split": "train", "tasks": cfg.tasks, "question_seed": cfg.rl_seed,
+        "out": str(out / "estimates.jsonl"),
+    }, cfg.estimate)
+    return estimate_potentials(EstimateConfig.model_validate(data))
+
+
+def _rl(cfg: DemoConfig, out: Path, model: Path, estimates: Path, resume: bool) -> Path:
+    from r1ci.train.grpo import train_grpo
+    from r1ci.train.grpo_config import GRPOConfig
+
+    rl = cfg.rl
+    q_per_task = int(cfg.estimate.get("questions_per_task", 4))
+    data = _merge({
+        "model": str(model), "out": str(out), "resume": resume, "seed": cfg.rl_seed,
+        "data": {"tasks": cfg.tasks, "questions_per_task": q_per_task, "seed": cfg.rl_seed},
+        "curriculum": {"estimates": str(estimates)},
+    }, rl)
+    return train_grpo(GRPOConfig.model_validate(data))
+
+
+STAGES = ("eval-base-text", "eval-base-ci", "synth", "sft", "eval-sft", "curriculum", "rl", "eval-rl", "report")
+
+
+def run_demo(cfg: DemoConfig, *, resume: bool = False) -> Path:
+    """Run (or, with `resume`, finish) the demo; returns the path of `OUT/report.html`."""
+    out = Path(cfg.out)
+    if out.exists() and any(out.iterdir()) and not resume:
+        raise FileExistsError(
+            f"{out} is not empty: pass --resume to continue that demo, or --out with a new folder"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    saved = out / "demo_config.yaml"
+    if resume and saved.exists():
+        previous = load_yaml(saved)
+        if previous != cfg.model_dump(mode="json"):
+            raise ValueError(
+                f"--resume with a different config than {saved} recorded; rerun with the same options "
+                "(or --quick as before), or use a new --out"
+            )
+    dump_config(cfg, saved)
+
+    timings: dict[str, float] = json.loads((out / "timings.json").read_text()) if (out / "timings.json").exists() else {}
+
+    def stage(name: str, fn: Callable[[bool], Any]) -> None:
+        folder = out / name
+        marker = folder / "DONE"
+        if marker.exists():
+            console.print(f"[dim]✓ {name}: done earlier, skipped[/dim]")
+            return
+        console.print(Rule(f"[bold]{name}[/bold]"))
+        started = time.perf_counter()
+        partial = folder.exists() and any(folder.iterdir())
+        fn(partial)
+        folder.mkdir(parents=True, exist_ok=True)
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+        (out / "timings.json").write_text(json.dumps(timings, indent=2))
+        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+    sft_model = out / "sft" / "final"
+    rl_model = out / "rl" / "final"
+    estimates = out / "curriculum" / "estimates.jsonl"
+
+    stage("eval-base-text", lambda r: _eval(cfg, out / "eval-base-text", cfg.model, "text", r))
+    stage("eval-base-ci", lambda r: _eval(cfg, out / "eval-base-ci", cfg.model, "ci", r))
+    stage("synth", lambda r: _synth(cfg, out / "synth", r))
+    stage("sft", lambda r: _sft(cfg, out / "sft", out / "synth", r))
+    stage("eval-sft", lambda r: _eval(cfg, out / "eval-sft", str(sft_model), "ci", r))
+    stage("curriculum", lambda r: _estimate(cfg, out / "curriculum", sft_model))
+    stage("rl", lambda r: _rl(cfg, out / "rl", sft_model, estimates, r))
+    stage("eval-rl", lambda r: _eval(cfg, out / "eval-rl", str(rl_model), "ci", r))
+
+    from r1ci.demo_report import write_demo_report
+
+    paths = write_demo_report(out, timings)
+    console.print(f"[bold green]demo finished[/bold green]: {paths.html} and {paths.markdown}")
+    return paths.html

@@ -1,0 +1,127 @@
+"""The demo's one report: every stage side by side (base text/CI, SFT, RL), plus the training curves.
+
+Every number is read back from the run folder (eval trajectories, synth stats, training
+`metrics.jsonl`, curriculum estimates), never carried over in memory, so a resumed demo reports the
+same as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from r1ci.eval.plots import Plot, _figure, _render
+from r1ci.eval.report import ReportPaths, Run, Section, Table, build_report, fmt_pct, load_run
+
+EVAL_STAGES = (
+    ("eval-base-text", "base (text)"),
+    ("eval-base-ci", "base (CI)"),
+    ("eval-sft", "SFT (CI)"),
+    ("eval-rl", "RL (CI)"),
+)
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a torn last line from an interrupted run
+    return rows
+
+
+def _curve_plot(name: str, caption: str, series: dict[str, tuple[list[float], list[float]]], ylabel: str) -> Plot:
+    fig = _figure(6.5, 3.2)
+    ax = fig.add_subplot(111)
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o", markersize=3, label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend()
+    return Plot(name=name, caption=caption, png=_render(fig))
+
+
+def _stage_plot(runs: list[Run]) -> Plot:
+    fig = _figure(6.5, 3.2)
+    ax = fig.add_subplot(111)
+    xs = range(len(runs))
+    acc = [100 * (r.metrics.get("accuracy") or 0.0) for r in runs]
+    code = [100 * (r.metrics.get("code_use_rate") or 0.0) for r in runs]
+    ax.bar([x - 0.2 for x in xs], acc, width=0.4, label="accuracy %")
+    ax.bar([x + 0.2 for x in xs], code, width=0.4, label="code-use rate %")
+    ax.set_xticks(list(xs), [r.name for r in runs])
+    ax.set_ylim(0, 105)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    return Plot(name="stages", caption="Accuracy and code use per stage", png=_render(fig))
+
+
+def _training_section(out: Path, timings: dict[str, float]) -> Section:
+    sec = Section("Training pipeline")
+    rows: list[list[str]] = []
+    stats_path = out / "synth" / "stats.json"
+    if stats_path.exists():
+        stats = json.loads(stats_path.read_text())
+        totals = stats.get("totals", stats)
+        rows.append(["synth", f"kept {totals.get('kept', '?')} of {totals.get('generated', totals.get('total', '?'))} "
+                     "teacher trajectories", f"{timings.get('synth', 0):.0f}s"])
+    sft_rows = [r for r in _jsonl(out / "sft" / "metrics.jsonl") if "loss" in r]
+    if sft_rows:
+        rows.append(["sft", f"{len(sft_rows)} steps, loss {sft_rows[0]['loss']:.3f} → {sft_rows[-1]['loss']:.3f}",
+                     f"{timings.get('sft', 0):.0f}s"])
+    est = _jsonl(out / "curriculum" / "estimates.jsonl")
+    if est:
+        pots = [float(e.get("potential", 0.0)) for e in est]
+        nonzero = sum(p > 0 for p in pots)
+        rows.append(["curriculum", f"{len(est)} questions estimated, {nonzero} with potential > 0",
+                     f"{timings.get('curriculum', 0):.0f}s"])
+    rl_rows = [r for r in _jsonl(out / "rl" / "metrics.jsonl") if "reward" in r]
+    if rl_rows:
+        first, last = rl_rows[0]["reward"], rl_rows[-1]["reward"]
+        rows.append(["rl", f"{len(rl_rows)} steps, batch reward {first:.2f} → {last:.2f}",
+                     f"{timings.get('rl', 0):.0f}s"])
+    if rows:
+        sec.tables.append(Table(["stage", "what happened", "time"], rows))
+    if timings:
+        sec.notes.append(f"Total wall time: {sum(timings.values()) / 60:.1f} min.")
+    if sft_rows:
+        sec.plots.append(_curve_plot("sft_loss", "SFT training loss (model tokens only)",
+                                     {"loss": ([r["step"] for r in sft_rows], [r["loss"] for r in sft_rows])}, "loss"))
+    if rl_rows:
+        series = {"batch reward": ([r["step"] for r in rl_rows], [r["reward"] for r in rl_rows])}
+        if all("curriculum/stage" in r for r in rl_rows):
+            series["curriculum stage"] = ([r["step"] for r in rl_rows], [r["curriculum/stage"] for r in rl_rows])
+        sec.plots.append(_curve_plot("rl_reward", "GRPO reward per step", series, "value"))
+    return sec
+
+
+def write_demo_report(out: Path, timings: dict[str, float]) -> ReportPaths:
+    runs = [load_run(out / folder, name) for folder, name in EVAL_STAGES if (out / folder / "trajectories.jsonl").exists()]
+    if not runs:
+        raise FileNotFoundError(f"no evaluation results under {out}; run the demo first")
+    report = build_report(runs, title="r1ci demo: base vs SFT vs RL")
+    headline = Section("Headline")
+    headline.tables.append(Table(
+        ["stage", "accuracy", "code-use rate", "mean code turns"],
+        [[r.name, fmt_pct(r.metrics.get("accuracy")), fmt_pct(r.metrics.get("code_use_rate")),
+          f"{r.metrics.get('mean_code_turns') or 0:.2f}"] for r in runs],
+    ))
+    headline.plots.append(_stage_plot(runs))
+    report.sections.insert(0, headline)
+    report.sections.insert(1, _training_section(out, timings))
+    report.plots = [p for sec in report.sections for p in sec.plots]
+    plot_dir = out / "plots"
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    for plot in report.plots:
+        (plot_dir / f"{plot.name}.png").write_bytes(plot.png)
+    paths = ReportPaths(out / "report.md", out / "report.html")
+    paths.markdown.write_text(report.markdown("plots"), encoding="utf-8")
+    paths.html.write_text(report.html(), encoding="utf-8")
+    return paths
