@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -183,32 +182,48 @@ def test_overfit_tiny_model_reproduces_a_trajectory_greedily(tmp_path: Path, tin
             )
 
 
-def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_interrupt_then_resume_gives_the_same_weights_as_a_straight_run(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import r1ci.train.sft as sft
+
     data = write_dataset(tmp_path / "sft.jsonl", toy_dataset(6))
     straight = train_sft(_config(tmp_path / "a", data, tiny_model_dir, max_steps=4, save_every=2, lr=1e-3))
-    assert [p.name for p in sorted((tmp_path / "a" / "checkpoints").iterdir())] == ["step-2"]
-    # an "interrupted" run: only the step-2 checkpoint exists, then --resume finishes it
-    shutil.copytree(tmp_path / "a" / "checkpoints" / "step-2", tmp_path / "b" / "checkpoints" / "step-2")
-    cfg = _config(tmp_path / "b", data, tiny_model_dir, max_steps=4, save_every=2, lr=1e-3)
+    assert [p.name for p in (tmp_path / "a" / "checkpoints").iterdir()] == ["step-2"]  # every 2 steps, not the end
+
+    # run b is interrupted (Ctrl-C) during its third step: it saves step 2 and re-raises
+    real_step, calls = sft._train_step, []
+
+    def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(sft, "_train_step", flaky)
+    cfg = _config(tmp_path / "b", data, tiny_model_dir, max_steps=4, save_every=None, lr=1e-3)
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(cfg)
+    monkeypatch.setattr(sft, "_train_step", real_step)
+    assert [p.name for p in (tmp_path / "b" / "checkpoints").iterdir()] == ["step-2"]
     resumed = train_sft(cfg.model_copy(update={"resume": True}))
+
     a, b = load_file(str(straight / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(b[key], a[key], rtol=0, atol=1e-6)
     base = load_file(str(tiny_model_dir / "model.safetensors"))
     assert any(not torch.equal(a[k], base[k]) for k in a)  # training really changed the weights
-    assert [r["step"] for r in read_metrics(tmp_path / "b") if "loss" in r] == [3, 4]
-    # a resume on other data is refused
+    assert [r["step"] for r in read_metrics(tmp_path / "b") if "loss" in r] == [1, 2, 3, 4]
+    # resuming on other data is refused
     other = write_dataset(tmp_path / "other.jsonl", toy_dataset(5))
-    shutil.copytree(tmp_path / "a" / "checkpoints" / "step-2", tmp_path / "c" / "checkpoints" / "step-2")
-    cfg_other = _config(tmp_path / "c", other, tiny_model_dir, max_steps=4, save_every=2)
     with pytest.raises(RuntimeError, match="different data"):
-        train_sft(cfg_other.model_copy(update={"resume": True}))
+        train_sft(_config(tmp_path / "b", other, tiny_model_dir, max_steps=4).model_copy(update={"resume": True}))
 
 
 def test_lora_saves_a_merged_model_and_keeps_the_adapter(tmp_path: Path, tiny_model_dir: Path) -> None:
     data = write_dataset(tmp_path / "sft.jsonl", toy_dataset(6))
-    cfg = _config(tmp_path / "run", data, tiny_model_dir, max_steps=3, eval_fraction=0.3, lr=1e-2)
+    cfg = _config(tmp_path / "run", data, tiny_model_dir, max_steps=3, eval_fraction=0.3, eval_every=2, lr=1e-2)
     cfg = cfg.model_copy(update={"lora": cfg.lora.model_copy(update={"enabled": True, "r": 4, "keep_adapter": True})})
     final = train_sft(cfg)
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").exists()
@@ -217,7 +232,7 @@ def test_lora_saves_a_merged_model_and_keeps_the_adapter(tmp_path: Path, tiny_mo
     base = load_file(str(tiny_model_dir / "model.safetensors"))
     assert any(not torch.equal(merged[k], base[k]) for k in base if k in merged)
     rows = read_metrics(tmp_path / "run")
-    assert any("eval/loss" in r for r in rows)  # the held-out slice was evaluated
+    assert [r["step"] for r in rows if "eval/loss" in r] == [2, 3]  # every 2 steps and at the end
     summary = json.loads((final / "r1ci_sft.json").read_text())
     assert summary["lora"] is True and summary["eval_trajectories"] >= 1
 

@@ -290,8 +290,9 @@ def print_report(report: BenchReport) -> None:
     from rich.table import Table
 
     table = Table(title=f"r1ci sandbox benchmark: {report.n} mixed snippets, {report.workers} workers")
-    for col in ("backend", "exec/s", "p50 ms", "p99 ms", "failures", *SNIPPETS):
-        table.add_column(col, justify="right" if col != "backend" else "left")
+    table.add_column("backend")
+    for col in ("exec/s", "p50 ms", "p99 ms", "failures", *(f"{k} p50 ms" for k in SNIPPETS)):
+        table.add_column(col, justify="right")
     rows = [report.fork] + ([report.subprocess] if report.subprocess else [])
     for s in rows:
         table.add_row(
@@ -300,9 +301,24 @@ def print_report(report: BenchReport) -> None:
             f"{s.p50_ms:.1f}",
             f"{s.p99_ms:.1f}",
             str(s.failures),
-            *(f"{s.per_kind_p50_ms.get(k, 0):.1f}" for k in SNIPPETS),
+            *(f"{s.per_kind_p50_ms[k]:.1f}" if k in s.per_kind_p50_ms else "-" for k in SNIPPETS),
         )
-    console = Console()
+    if report.subprocess is not None:
+        sub, fork = report.subprocess, report.fork
+        table.add_row(
+            "[bold]speed-up[/]",
+            f"[bold]{report.ratio:.1f}x[/]",
+            f"{sub.p50_ms / max(fork.p50_ms, 1e-9):.1f}x",
+            "",
+            "",
+            *(
+                f"{sub.per_kind_p50_ms[k] / max(fork.per_kind_p50_ms[k], 1e-9):.1f}x"
+                if k in sub.per_kind_p50_ms and k in fork.per_kind_p50_ms
+                else ""
+                for k in SNIPPETS
+            ),
+        )
+    console = Console(width=max(120, Console().width))
     console.print(table)
     line = (
         f"trivial print, back to back: p50 {report.trivial_p50_ms:.2f} ms, p99 {report.trivial_p99_ms:.2f} ms"

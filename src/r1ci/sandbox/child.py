@@ -300,9 +300,11 @@ def _finish(exit_code: int) -> int:
         atexit._run_exitfuncs()
     except BaseException:
         pass
-    for stream in (sys.stdout, sys.stderr):
+    # The snippet may have replaced sys.stdout: flush that and the real streams underneath.
+    for stream in dict.fromkeys((sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         try:
-            stream.flush()
+            if stream is not None:
+                stream.flush()
         except Exception:
             if exit_code == 0:
                 exit_code = 120  # what CPython returns when flushing stdout fails at exit

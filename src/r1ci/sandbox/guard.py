@@ -88,11 +88,19 @@ def make_hook(
     if deny_processes:
         watched = watched | _PROCESS_EVENTS | {"os.kill", "os.killpg"}
 
+    def absolute(path: str) -> str:
+        if os.path.isabs(path):
+            return os.path.normpath(path)
+        try:
+            return os.path.normpath(os.path.join(os.getcwd(), path))
+        except OSError:  # the snippet removed its own cwd: resolve against the workdir instead
+            return os.path.normpath(os.path.join(roots[0], path))
+
     def writable(path: str) -> bool:
-        absolute = os.path.normpath(os.path.join(os.getcwd(), path))
-        if absolute in _DEVICES or absolute.startswith(_FD_DIRS):
+        full = absolute(path)
+        if full in _DEVICES or full.startswith(_FD_DIRS):
             return True
-        real = os.path.realpath(absolute)
+        real = os.path.realpath(full)
         return real in roots or real.startswith(root_prefixes)
 
     def deny(what: str, why: str) -> None:
@@ -110,7 +118,7 @@ def make_hook(
             if wants_write and not writable(target):
                 deny(f"writing {target!r}", "only the working directory is writable")
             if deny_processes:
-                m = _PROC_SECRETS.match(os.path.normpath(os.path.join(os.getcwd(), target)))
+                m = _PROC_SECRETS.match(absolute(target))
                 if m and int(m.group(1)) != os.getpid():
                     deny(f"reading {target!r}", "another process's memory or environment")
         elif event in _PATH_EVENTS:

@@ -31,7 +31,7 @@ import r1ci
 from r1ci.sandbox import wire
 from r1ci.sandbox.executor import Executor, SandboxError, check_code
 from r1ci.sandbox.forkserver import DEFAULT_PRELOAD
-from r1ci.sandbox.isolation import KERNEL_LAYERS, LAYER_HELP, Layers
+from r1ci.sandbox.isolation import KERNEL_LAYERS, LAYER_HELP, Layers, remove_tree
 from r1ci.sandbox.limits import SandboxLimits
 from r1ci.sandbox.result import BoundedBuffer, ExecutionResult, classify
 
@@ -141,7 +141,9 @@ class LocalExecutor(Executor):
             "slots": 2 * self.workers + max_sessions + 16,
         }
         self._owner_pid = os.getpid()
-        self._lock = threading.Lock()
+        # Guards all reactor state. Callers take it too, so `submit` can hand a job to an idle spare
+        # itself instead of waking the reactor thread first (one thread switch less per execution).
+        self._lock = threading.RLock()
         self._pending: deque[_Job] = deque()
         self._commands: deque[tuple[str, Any]] = deque()
         self._ids = itertools.count(1)
@@ -197,7 +199,10 @@ class LocalExecutor(Executor):
                 raise SandboxError("this executor is closed")
             self._pending.append(job)
             self._start_thread()
-        self._wake()
+            if self._ready.is_set() and threading.current_thread() is not self._thread:
+                self._admit()
+        if not job.started or job.session_id is not None:
+            self._wake()  # the reactor must admit it later, or re-time its select for a session turn
         return future
 
     def close_session(self, session_id: str) -> None:
@@ -332,13 +337,21 @@ class LocalExecutor(Executor):
                 wire.send(self._sock, {"op": "shutdown"})
             self._sock.close()
             self._sock = None
+        self._reap_server(timeout_s=10)
+
+    def _reap_server(self, timeout_s: float) -> None:
+        """Wait for the server process; remove its working directories if it could not (it was killed)."""
         if self._server is not None:
             try:
-                self._server.wait(timeout=10)
+                self._server.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 self._server.kill()
                 self._server.wait()
             self._server = None
+        root = self._server_info.get("workroot")
+        if root and os.path.isdir(root):
+            time.sleep(0.05)  # its spares die with it (PR_SET_PDEATHSIG); let them go first
+            remove_tree(root)
 
     # ------------------------------------------------------------------------------------ the loop
 
@@ -357,32 +370,41 @@ class LocalExecutor(Executor):
         self._ready.set()
         try:
             while not self._closing:
-                self._admit()
-                for key, _ in self._sel.select(self._next_timeout()):
-                    kind, obj = key.data
-                    if kind == "wake":
-                        with contextlib.suppress(BlockingIOError):
-                            os.read(self._wake_r, 4096)
-                    elif kind == "server":
-                        self._on_server()
-                    elif kind == "pipe":
-                        self._on_pipe(key.fd, obj)
-                    elif kind == "ctrl":
-                        self._on_ctrl(obj)
-                self._run_commands()
-                self._timers()
+                with self._lock:
+                    self._admit()
+                    timeout = self._next_timeout()
+                events = self._sel.select(timeout)
+                with self._lock:
+                    for key, _ in events:
+                        kind, obj = key.data
+                        if kind == "wake":
+                            with contextlib.suppress(BlockingIOError):
+                                os.read(self._wake_r, 4096)
+                        elif kind == "server":
+                            self._on_server()
+                        elif kind == "pipe":
+                            self._on_pipe(key.fd, obj)
+                        elif kind == "ctrl":
+                            self._on_ctrl(obj)
+                    self._run_commands()
+                    self._timers()
         except BaseException as exc:  # never leave callers waiting forever
             log.exception("r1ci sandbox reactor crashed")
             self._startup_error = exc
         finally:
-            self._closing = True
-            self._stop_server()  # the server kills every child it still has
-            for job in list(self._running.values()):
-                self._force_finish(job, "r1ci sandbox: executor closed before the snippet finished")
-            self._fail_sessions("executor closed before the snippet finished")
-            self._fail_pending(SandboxError("executor closed"))
-            self._drop_spares()
-            self._sel.close()
+            with self._lock:
+                self._shut_down()
+
+    def _shut_down(self) -> None:
+        assert self._sel is not None
+        self._closing = True
+        self._stop_server()  # the server kills every child it still has
+        for job in list(self._running.values()):
+            self._force_finish(job, "r1ci sandbox: executor closed before the snippet finished")
+        self._fail_sessions("executor closed before the snippet finished")
+        self._fail_pending(SandboxError("executor closed"))
+        self._drop_spares()
+        self._sel.close()
 
     def _next_timeout(self) -> float:
         now = time.monotonic()
@@ -491,6 +513,10 @@ class LocalExecutor(Executor):
         msg = {"mode": "oneshot", "limits": job.limits.to_wire()}
         try:
             self._send_code(spare, job, msg, ("out", "err", "meta"))
+        except OSError as exc:  # e.g. out of file descriptors in this process
+            self._kill_pid(pid, "could not start")
+            self._retire(job)
+            job.future.set_result(_error_result(f"could not start the snippet: {exc}"))
         finally:
             spare.close()
 
@@ -659,10 +685,7 @@ class LocalExecutor(Executor):
             self._sel.unregister(self._sock)
         self._sock.close()
         self._sock = None
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                self._server.wait(timeout=5)
-            self._server = None
+        self._reap_server(timeout_s=5)
         self._drop_spares()
         for job in list(self._running.values()):
             self._force_finish(job, "r1ci sandbox: the fork server died during this execution")

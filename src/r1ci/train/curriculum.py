@@ -533,6 +533,8 @@ class EstimateConfig(StrictModel):
     out: str = "curriculum/estimates.jsonl"
     seed: int = 0
     backend: str = "hf"
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    """Extra backend options, e.g. {gpu_memory_utilization: 0.9} for vllm."""
     executor: str = "local"
     chunk_size: int = Field(32, ge=1)
     rollout: dict[str, Any] = Field(default_factory=lambda: {"temperature": 1.0, "max_new_tokens": 1024})
@@ -597,7 +599,7 @@ def estimate_potentials(cfg: EstimateConfig, *, progress: bool = True) -> Path:
     meta = {"config": cfg.model_dump(mode="json"), "versions": versions(), "questions": len(questions)}
     out.with_name(out.name + ".meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     rollout_cfg = RolloutConfig(**cfg.rollout)
-    backend = get_backend(cfg.backend, model=cfg.model)
+    backend = get_backend(cfg.backend, model=cfg.model, **cfg.backend_options)
     executor = None
     if cfg.executor != "local":
         from r1ci.sandbox import get_executor

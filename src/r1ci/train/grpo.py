@@ -191,7 +191,8 @@ class Generator:
         if cfg.generation.backend == "vllm":
             from r1ci.train.grpo_vllm import make_vllm_backend
 
-            self.backend: Backend = make_vllm_backend(path, cfg.generation.vllm)
+            self.backend: Backend = make_vllm_backend(path, cfg.generation.vllm, num_processes=accelerator.num_processes,
+                                                      rank=accelerator.process_index)
             self.llm = getattr(self.backend, "llm", None)
         else:
             from r1ci.rollout.backends.hf import HFBackend

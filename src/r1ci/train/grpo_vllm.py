@@ -28,12 +28,20 @@ _MODEL_PATHS = (
 )
 
 
-def make_vllm_backend(path: str, options: dict[str, Any]) -> Backend:
-    """A vLLM backend on the policy's starting weights, in-process so `sync_weights` can reach it."""
+def make_vllm_backend(path: str, options: dict[str, Any], *, num_processes: int = 1, rank: int = 0) -> Backend:
+    """A vLLM backend on the policy's starting weights, in-process so `sync_weights` can reach it.
+
+    Under `accelerate launch` each process gets its own engine on its own GPU: vLLM's
+    "external_launcher" executor runs inside the launcher's processes instead of spawning workers.
+    """
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     from r1ci.rollout.backends.vllm import VLLMBackend
 
-    return VLLMBackend(path, **options)
+    opts = dict(options)
+    if num_processes > 1:
+        opts.setdefault("distributed_executor_backend", "external_launcher")
+        opts.setdefault("seed", rank)
+    return VLLMBackend(path, **opts)
 
 
 def vllm_model(llm: Any) -> Any:
