@@ -97,3 +97,64 @@ def test_loop_metrics_checkpoint_resume_and_final(tiny_model_dir: Path, tmp_path
     state = json.loads((out / "checkpoints" / "step-3" / "extra_state.json").read_text())
     assert state["step"] == 3 and state["curriculum"]["cursor"] == 2  # 6 questions drawn from 4: epoch 1, cursor 2
     assert state["curriculum"]["epoch"] == 1
+
+
+def test_cli_train_with_demo_recipe(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """`r1ci rl train` on configs/rl/demo.yaml (registry tasks, real verifier), shrunk by overrides."""
+    from typer.testing import CliRunner
+
+    from r1ci.cli import app
+
+    recipe = Path(__file__).resolve().parents[2] / "configs" / "rl" / "demo.yaml"
+    out = tmp_path / "cli"
+    res = CliRunner().invoke(app, [
+        "rl", "train", "--config", str(recipe), "--model", str(tiny_model_dir), "--out", str(out),
+        "--max-steps", "1", "-o", "rollout.mode=text", "-o", "rollout.max_new_tokens=8",
+        "-o", "grpo.group_size=2", "-o", "grpo.questions_per_step=2", "-o", "data.questions_per_task=2",
+        "-o", "logging.report_to=none", "-o", "train.save_every=null",
+    ])
+    assert res.exit_code == 0, res.output
+    (row,) = read_metrics(out)
+    assert row["step"] == 1 and "accuracy/symbench" in row
+    assert (out / "final" / "config.json").exists()
+    bad = CliRunner().invoke(app, ["rl", "train", "--config", str(recipe), "--out", str(out),
+                                   "-o", "grpo.epsilon_lo=0.1"])
+    assert bad.exit_code == 2 and "epsilon_lo" in bad.output
+
+
+def test_dynamic_sampling_drops_and_refills_zero_variance_groups() -> None:
+    import contextlib
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from accelerate import Accelerator
+
+    from r1ci.rollout.backends.scripted import ScriptedBackend
+    from r1ci.train.curriculum import CurriculumConfig, CurriculumSampler
+    from r1ci.train.grpo import collect_groups
+
+    calls: Counter[str] = Counter()
+
+    def script(prompt: str, so_far: str, turn: int) -> str:
+        calls[prompt] += 1
+        return "a" * (calls[prompt] % 2 + 1)  # lengths alternate 2, 1, 2, ... per question
+
+    def grader(q: Question, text: str) -> Grade:
+        informative = q.id in ("toy/1", "toy/3")  # the others always get the same reward
+        return Grade(float(len(text) % 2) if informative else float(q.id == "toy/0"), "toy")
+
+    cfg = GRPOConfig(rollout=RolloutConfig(mode="text", temperature=1.0),
+                     grpo=GRPOSettings(group_size=2, questions_per_step=2, dynamic_sampling=True, max_refill_rounds=3))
+    sampler = CurriculumSampler(QUESTIONS, CurriculumConfig(), seed=5)
+    gen = SimpleNamespace(backend=ScriptedBackend(script, tokenizer=None), gathered=contextlib.nullcontext)
+    batch = collect_groups(cfg, sampler, gen, Accelerator(cpu=True), step=0, executor=None,  # type: ignore[arg-type]
+                           grader=grader)
+    assert sorted(grp[0].question_id for grp in batch.groups) == ["toy/1", "toy/3"]
+    assert all(len({t.reward for t in grp}) == 2 for grp in batch.groups)
+    assert batch.total_groups == 2 * batch.rounds and batch.zero_variance == batch.total_groups - 2
+    assert len(batch.generated) == batch.total_groups
+
+    cfg.grpo.dynamic_sampling = False
+    plain = collect_groups(cfg, CurriculumSampler(QUESTIONS, CurriculumConfig(), seed=5), gen,  # type: ignore[arg-type]
+                           Accelerator(cpu=True), step=0, executor=None, grader=grader)
+    assert plain.rounds == 1 and len(plain.groups) == 2

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import selectors
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,6 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 import r1ci
@@ -32,8 +30,9 @@ from r1ci.sandbox import wire
 from r1ci.sandbox.executor import Executor, SandboxError, check_code
 from r1ci.sandbox.forkserver import DEFAULT_PRELOAD
 from r1ci.sandbox.isolation import KERNEL_LAYERS, LAYER_HELP, Layers, remove_tree
+from r1ci.sandbox.jobs import Job, Session, error_result, killed_result, parse_meta, result_of
 from r1ci.sandbox.limits import SandboxLimits
-from r1ci.sandbox.result import BoundedBuffer, ExecutionResult, classify
+from r1ci.sandbox.result import BoundedBuffer, ExecutionResult
 
 log = logging.getLogger("r1ci.sandbox")
 
@@ -50,39 +49,6 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
-
-
-@dataclass
-class _Job:
-    id: int
-    code: str
-    limits: SandboxLimits
-    stdin: str | None
-    session_id: str | None
-    future: Future[ExecutionResult]
-    out: BoundedBuffer
-    err: BoundedBuffer
-    meta: bytearray = field(default_factory=bytearray)
-    fds: dict[int, str] = field(default_factory=dict)  # read end -> "out" | "err" | "meta"
-    exit: dict[str, Any] | None = None
-    turn: dict[str, Any] | None = None  # session turns: the child's end-of-turn report
-    started: float = 0.0
-    deadline: float = 0.0
-    grace_until: float | None = None
-    flood_killed: bool = False
-    pid: int | None = None  # the one-shot's child
-    retired: bool = False
-
-
-@dataclass
-class _Session:
-    sid: str
-    pid: int
-    ctrl: socket.socket
-    last_used: float
-    busy: _Job | None = None
-    queue: deque[_Job] = field(default_factory=deque)
-    turns: int = 0
 
 
 class LocalExecutor(Executor):
@@ -144,7 +110,7 @@ class LocalExecutor(Executor):
         # Guards all reactor state. Callers take it too, so `submit` can hand a job to an idle spare
         # itself instead of waking the reactor thread first (one thread switch less per execution).
         self._lock = threading.RLock()
-        self._pending: deque[_Job] = deque()
+        self._pending: deque[Job] = deque()
         self._commands: deque[tuple[str, Any]] = deque()
         self._ids = itertools.count(1)
         self._thread: threading.Thread | None = None
@@ -157,9 +123,9 @@ class LocalExecutor(Executor):
         self._sel: selectors.BaseSelector | None = None
         self._server: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
-        self._running: dict[int, _Job] = {}  # one-shots whose child has not been reaped yet, by job id
-        self._sessions: dict[str, _Session] = {}
-        self._by_pid: dict[int, _Job | _Session] = {}  # child pid -> what it runs
+        self._running: dict[int, Job] = {}  # one-shots whose child has not been reaped yet, by job id
+        self._sessions: dict[str, Session] = {}
+        self._by_pid: dict[int, Job | Session] = {}  # child pid -> what it runs
         self._spares: deque[tuple[int, socket.socket]] = deque()  # children offered by the server
         self._spare_dirs: dict[int, str | None] = {}  # spare pid -> its workdir (no mount namespace)
         self._busy = 0  # one-shots + session turns occupying a worker
@@ -184,7 +150,7 @@ class LocalExecutor(Executor):
             )
         limits = self.limits.override(timeout_s, memory_mb, max_output_bytes)
         future: Future[ExecutionResult] = Future()
-        job = _Job(
+        job = Job(
             id=next(self._ids),
             code=code,
             limits=limits,
@@ -416,7 +382,7 @@ class LocalExecutor(Executor):
                 wait = min(wait, job.grace_until - now)
         return max(0.0, wait)
 
-    def _active_jobs(self) -> list[_Job]:
+    def _active_jobs(self) -> list[Job]:
         return list(self._running.values()) + [s.busy for s in self._sessions.values() if s.busy is not None]
 
     def _fail_pending(self, exc: BaseException) -> None:
@@ -446,7 +412,7 @@ class LocalExecutor(Executor):
             else:
                 self._start_turn(job)
 
-    def _next_startable(self) -> _Job | None:
+    def _next_startable(self) -> Job | None:
         # Queued turns of idle sessions first (they were submitted earlier), then new submissions.
         for session in self._sessions.values():
             if session.busy is None and session.queue:
@@ -478,7 +444,7 @@ class LocalExecutor(Executor):
             self._spares.popleft()[1].close()
         self._spare_dirs.clear()
 
-    def _open_pipes(self, job: _Job, names: tuple[str, ...]) -> list[int]:
+    def _open_pipes(self, job: Job, names: tuple[str, ...]) -> list[int]:
         """-> write ends for the child; read ends are registered on the selector."""
         assert self._sel is not None
         writers = []
@@ -490,7 +456,7 @@ class LocalExecutor(Executor):
             writers.append(w)
         return writers
 
-    def _send_code(self, sock: socket.socket, job: _Job, msg: dict[str, Any], names: tuple[str, ...]) -> None:
+    def _send_code(self, sock: socket.socket, job: Job, msg: dict[str, Any], names: tuple[str, ...]) -> None:
         fds = [wire.code_memfd(job.code), *self._open_pipes(job, names)]
         if job.stdin is not None:
             fds.append(wire.code_memfd(job.stdin, "stdin"))
@@ -504,7 +470,7 @@ class LocalExecutor(Executor):
             for fd in fds:
                 os.close(fd)
 
-    def _start_oneshot(self, job: _Job) -> None:
+    def _start_oneshot(self, job: Job) -> None:
         pid, spare = self._take_spare(job.limits.timeout_s)
         job.pid = pid
         self._running[job.id] = job
@@ -516,13 +482,13 @@ class LocalExecutor(Executor):
         except OSError as exc:  # e.g. out of file descriptors in this process
             self._kill_pid(pid, "could not start")
             self._retire(job)
-            job.future.set_result(_error_result(f"could not start the snippet: {exc}"))
+            job.future.set_result(error_result(f"could not start the snippet: {exc}"))
         finally:
             spare.close()
 
     # ------------------------------------------------------------------------------------ sessions
 
-    def _start_turn(self, job: _Job) -> None:
+    def _start_turn(self, job: Job) -> None:
         assert job.session_id is not None
         session = self._sessions.get(job.session_id)
         if session is None:
@@ -535,13 +501,13 @@ class LocalExecutor(Executor):
         self._busy += 1
         self._send_code(session.ctrl, job, {"cpu_s": job.limits.to_wire()["cpu_s"]}, ("out", "err"))
 
-    def _new_session(self, job: _Job) -> _Session | None:
+    def _new_session(self, job: Job) -> Session | None:
         assert self._sel is not None and job.session_id is not None
         if len(self._sessions) >= self.max_sessions:
             idle = [s for s in self._sessions.values() if s.busy is None and not s.queue]
             if not idle:
                 job.future.set_result(
-                    _error_result(f"too many busy sessions (max_sessions={self.max_sessions})")
+                    error_result(f"too many busy sessions (max_sessions={self.max_sessions})")
                 )
                 return None
             self._end_session(min(idle, key=lambda s: s.last_used), "evicted")
@@ -554,13 +520,13 @@ class LocalExecutor(Executor):
         finally:
             theirs.close()
             spare.close()
-        session = _Session(job.session_id, pid, ours, time.monotonic())
+        session = Session(job.session_id, pid, ours, time.monotonic())
         self._sessions[job.session_id] = session
         self._by_pid[pid] = session
         self._sel.register(ours, selectors.EVENT_READ, ("ctrl", session))
         return session
 
-    def _on_ctrl(self, session: _Session) -> None:
+    def _on_ctrl(self, session: Session) -> None:
         try:
             data = session.ctrl.recv(wire.MAX_MESSAGE, socket.MSG_DONTWAIT)
         except BlockingIOError:
@@ -593,7 +559,7 @@ class LocalExecutor(Executor):
         job.turn = report
         self._maybe_finish(job)
 
-    def _end_session(self, session: _Session, reason: str) -> None:
+    def _end_session(self, session: Session, reason: str) -> None:
         """Forget the session and make its child exit (closing the control socket is its signal)."""
         assert self._sel is not None
         if self._sessions.get(session.sid) is session:
@@ -655,7 +621,7 @@ class LocalExecutor(Executor):
                 self._spare_failed("sandbox children keep dying during set-up (their error is on stderr)")
             return
         self._spare_deaths = 0
-        if isinstance(owner, _Session):
+        if isinstance(owner, Session):
             if self._sessions.get(owner.sid) is owner:
                 self._end_session(owner, "exited")
             job = owner.busy
@@ -676,7 +642,7 @@ class LocalExecutor(Executor):
         with self._lock:
             job = self._pending.popleft() if self._pending else None
         if job is not None and not job.future.done():
-            job.future.set_result(_error_result(error))
+            job.future.set_result(error_result(error))
 
     def _server_died(self) -> None:
         log.error("r1ci sandbox: the fork server died; restarting it")
@@ -698,7 +664,7 @@ class LocalExecutor(Executor):
                 self._startup_error = exc
                 self._closing = True
 
-    def _on_pipe(self, fd: int, job: _Job) -> None:
+    def _on_pipe(self, fd: int, job: Job) -> None:
         name = job.fds.get(fd)
         if name is None:
             return
@@ -721,7 +687,7 @@ class LocalExecutor(Executor):
             job.flood_killed = True
             self._kill_job(job, "output")
 
-    def _kill_job(self, job: _Job, reason: str) -> None:
+    def _kill_job(self, job: Job, reason: str) -> None:
         if job.session_id is not None:
             session = self._sessions.get(job.session_id)
             if session is not None and session.busy is job:
@@ -754,7 +720,7 @@ class LocalExecutor(Executor):
 
     # ------------------------------------------------------------------------------------- finishing
 
-    def _close_fd(self, job: _Job, fd: int) -> None:
+    def _close_fd(self, job: Job, fd: int) -> None:
         assert self._sel is not None
         job.fds.pop(fd, None)
         with contextlib.suppress(KeyError, ValueError):
@@ -762,11 +728,11 @@ class LocalExecutor(Executor):
         with contextlib.suppress(OSError):
             os.close(fd)
 
-    def _maybe_finish(self, job: _Job) -> None:
+    def _maybe_finish(self, job: Job) -> None:
         if job.future.done():
             return
         final_meta = (
-            job.exit is None and job.turn is None and "meta" not in job.fds and _meta(job).get("final")
+            job.exit is None and job.turn is None and "meta" not in job.fds and parse_meta(job).get("final")
         )
         if job.exit is None and job.turn is None and not final_meta:
             return
@@ -775,7 +741,7 @@ class LocalExecutor(Executor):
         elif job.grace_until is None:
             job.grace_until = time.monotonic() + _EXIT_GRACE_S
 
-    def _retire(self, job: _Job) -> None:
+    def _retire(self, job: Job) -> None:
         """The job no longer occupies a worker: its process is gone (or given up on)."""
         for fd in list(job.fds):
             self._close_fd(job, fd)
@@ -794,7 +760,7 @@ class LocalExecutor(Executor):
             self._busy -= 1  # its session already ended (died, killed or timed out)
         job.retired = True
 
-    def _finish(self, job: _Job) -> None:
+    def _finish(self, job: Job) -> None:
         if job.future.done():
             return
         for fd in list(job.fds):
@@ -802,100 +768,17 @@ class LocalExecutor(Executor):
         if job.session_id is not None or job.exit is not None:
             self._retire(job)
         if job.exit is not None and "error" in job.exit:
-            job.future.set_result(_error_result(job.exit["error"]))
+            job.future.set_result(error_result(job.exit["error"]))
             return
-        meta = _meta(job)
-        cpu, rss_kb = 0.0, 0.0
-        report: dict[str, Any] = {}
-        if job.turn is not None:  # a session turn that completed
-            report = job.turn
-            exit_code: int | None = job.turn["exit_code"]
-            killed_for = None
-        elif meta.get("final") and isinstance(meta.get("exit_code"), int):  # the child's own final report
-            report = meta
-            exit_code, killed_for = meta["exit_code"], None
-            cpu, rss_kb = float(meta.get("cpu_s", 0.0)), float(meta.get("max_rss_kb", 0))
-        else:  # the server's report: killed, crashed, or no pid namespace
-            assert job.exit is not None
-            report = meta
-            exit_code, killed_for = job.exit.get("exit_code"), job.exit.get("killed_for")
-            cpu, rss_kb = float(job.exit.get("cpu_s", 0.0)), float(job.exit.get("max_rss_kb", 0))
-        # SIGKILL nobody sent, after using the whole CPU budget: RLIMIT_CPU's hard limit.
-        cpu_limit = float(job.limits.to_wire()["cpu_s"])
-        hard_cpu_kill = exit_code == -signal.SIGKILL and killed_for is None and cpu >= cpu_limit
-        status, timed_out, memory_exceeded = classify(
-            exit_code,
-            killed_for=killed_for,
-            memory_error=bool(report.get("memory_error")),
-            cpu_exceeded=bool(report.get("cpu_exceeded")) or hard_cpu_kill,
-        )
-        extra: dict[str, Any] = {}
-        if job.session_id is not None:
-            extra = {"session_id": job.session_id, "session_alive": job.turn is not None}
-        job.future.set_result(
-            ExecutionResult(
-                stdout=job.out.text(),
-                stderr=job.err.text() + _sandbox_note(status, killed_for, exit_code, job.limits),
-                exit_code=exit_code,
-                timed_out=timed_out,
-                memory_exceeded=memory_exceeded,
-                truncated=job.out.truncated or job.err.truncated,
-                duration_s=time.monotonic() - job.started,
-                status=status,
-                cpu_s=cpu,
-                max_rss_mb=rss_kb / 1024,
-                extra=extra,
-            )
-        )
+        job.future.set_result(result_of(job))
 
-    def _force_finish(self, job: _Job | None, note: str) -> None:
+    def _force_finish(self, job: Job | None, note: str) -> None:
         if job is None:
             return
         self._retire(job)
         if job.future.done():
             return
-        job.future.set_result(
-            ExecutionResult(
-                stdout=job.out.text(),
-                stderr=job.err.text() + note + "\n",
-                exit_code=None,
-                truncated=job.out.truncated or job.err.truncated,
-                duration_s=time.monotonic() - job.started if job.started else 0.0,
-                status="killed",
-            )
-        )
-
-
-def _error_result(message: str) -> ExecutionResult:
-    return ExecutionResult(stderr=f"r1ci sandbox: {message}\n", exit_code=None, status="error")
-
-
-def _meta(job: _Job) -> dict[str, Any]:
-    """The child's end-of-run report (empty if it never wrote one, e.g. it was killed)."""
-    if "meta" in job.fds or not job.meta:
-        return {}
-    try:
-        data = json.loads(bytes(job.meta))
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _sandbox_note(status: str, killed_for: str | None, exit_code: int | None, limits: SandboxLimits) -> str:
-    """One line telling the reader (often a model) which limit ended the snippet."""
-    if status == "timeout":
-        if killed_for == "timeout":
-            return f"\nr1ci sandbox: killed after the {limits.timeout_s:g}s wall-clock limit\n"
-        return f"\nr1ci sandbox: stopped at the {limits.to_wire()['cpu_s']}s CPU-time limit\n"
-    if killed_for == "output":
-        return f"\nr1ci sandbox: killed after printing more than {limits.kill_output_bytes} bytes\n"
-    if status == "killed" and exit_code is not None and exit_code < 0:
-        try:
-            name = signal.Signals(-exit_code).name
-        except ValueError:
-            name = f"signal {-exit_code}"
-        return f"\nr1ci sandbox: the process was killed by {name}\n"
-    return ""
+        job.future.set_result(killed_result(job, note))
 
 
 def server_environment() -> dict[str, str]:

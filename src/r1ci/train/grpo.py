@@ -279,7 +279,9 @@ def collect_groups(
     t_gen = t_exec = t_wall = 0.0
     last: list[list[Trajectory]] = []
     while True:
-        questions = sampler.next_questions(need - kept_global)
+        # a multiple of the process count, so every process rolls out at least one group per round
+        missing = need - kept_global
+        questions = sampler.next_questions(-(-missing // world) * world)
         mine = questions[rank::world]
         engine = RolloutEngine(generator.backend, cfg.rollout, executor=executor, grader=grader)
         with generator.gathered():
@@ -290,10 +292,11 @@ def collect_groups(
         t_wall += engine.stats.wall_s
         last = _regroup(trajs, g)
         generated += last
-        flat = [(grp[0].question_id, _rewards(grp, cfg)) for grp in last]
+        # (question, training rewards, verifier rewards) of every group on every process
+        flat = [(grp[0].question_id, _rewards(grp, cfg), [float(t.reward or 0.0) for t in grp]) for grp in last]
         every = [x for part in gather_object([flat]) for x in part] if world > 1 else flat
-        for qid, rewards in every:
-            sampler.observe(qid, rewards)
+        for qid, rewards, verified in every:
+            sampler.observe(qid, verified)  # pass rates are the verifier's, as in the estimate
             total += 1
             zero += int(max(rewards) - min(rewards) < 1e-8)
         if cfg.grpo.dynamic_sampling:
@@ -304,8 +307,10 @@ def collect_groups(
         rounds += 1
         if not cfg.grpo.dynamic_sampling or kept_global >= need or rounds > cfg.grpo.max_refill_rounds:
             break
-    if kept_global == 0:
-        kept = last  # nothing informative anywhere: the update is KL-only (advantages are all 0)
+    if not kept:
+        # nothing informative here: zero-advantage groups keep this process in step with the others
+        # (their policy-gradient term is exactly 0; only the KL term, if any, acts)
+        kept = last
     return StepBatch(kept, generated, zero, total, rounds, t_gen, t_exec, t_wall)
 
 

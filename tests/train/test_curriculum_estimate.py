@@ -1,0 +1,75 @@
+"""Pass-rate estimation through the real rollout engine with a scripted backend, resume, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from r1ci.cli import app
+from r1ci.rollout.backends.scripted import ScriptedBackend
+from r1ci.rollout.protocol import RolloutConfig
+from r1ci.tasks import get
+from r1ci.train.curriculum import (
+    CODE_FIRST_HINT,
+    estimate_pass_rates,
+    make_stages,
+    mode_config,
+    read_estimates,
+)
+
+
+def test_estimate_counts_rewards_per_question_and_resumes(tmp_path: Path) -> None:
+    qs = get("number_multiply").questions(4, seed=0, difficulty=1)
+    gold = {q.prompt: q.answer for q in qs}
+    order = list(gold)
+    calls: Counter[str] = Counter()
+
+    def script(prompt: str, so_far: str, turn: int) -> str:
+        calls[prompt] += 1
+        i = order.index(prompt)
+        right = i == 0 or (i == 1 and calls[prompt] % 2 == 0) or (i == 3 and calls[prompt] % 4 == 1)
+        return f"The product is <<<{gold[prompt] if right else '7'}>>>"
+
+    backend = ScriptedBackend(script, tokenizer=None)
+    out = tmp_path / "est.jsonl"
+    cfg = RolloutConfig(mode="text")
+    ests = estimate_pass_rates(backend, qs[:3], rollouts=4, rollout_cfg=cfg, modes=["text"], out=out,
+                               progress=False, chunk_size=2)
+    assert [e.pass_rate for e in ests] == [1.0, 0.5, 0.0]
+    assert ests[1].by_mode == {"text": [4, 2.0]} and ests[0].source == "symbench"
+    assert len(out.read_text().splitlines()) == 3  # two chunks appended
+
+    calls.clear()
+    again = estimate_pass_rates(backend, qs, rollouts=4, rollout_cfg=cfg, modes=["text"], out=out, progress=False)
+    assert set(calls) == {order[3]}  # only the new question was rolled out
+    assert [e.pass_rate for e in again] == [1.0, 0.5, 0.0, 0.25]
+    stages = make_stages(read_estimates(out), 2)
+    assert stages.groups == [[qs[1].id, qs[3].id], sorted([qs[0].id, qs[2].id])]
+
+
+def test_code_first_mode_appends_hint() -> None:
+    base = RolloutConfig(mode="text")
+    code = mode_config(base, "code")
+    assert code.mode == "ci" and code.system_prompt is not None and code.system_prompt.endswith(CODE_FIRST_HINT)
+    assert mode_config(base, "free").mode == "ci" and mode_config(base, "free").system_prompt is None
+    assert mode_config(RolloutConfig(), "text").mode == "text"
+
+
+def test_cli_report_writes_html(tmp_path: Path) -> None:
+    from r1ci.tasks.base import Question
+    from r1ci.train.curriculum import QuestionEstimate, write_estimates
+
+    ests = [QuestionEstimate(Question(f"t/{i}", "letters", "p", "a"), 4, float(i % 5), "symbench") for i in range(8)]
+    path = tmp_path / "est.jsonl"
+    write_estimates(path, ests)
+    res = CliRunner().invoke(app, ["rl", "curriculum", "report", str(path), "--out", str(tmp_path / "rep"),
+                                   "--stages", "2"])
+    assert res.exit_code == 0, res.output
+    assert "letters" in res.output
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert [s["questions"] for s in summary["stages"]] == [4, 4]
+    bad = CliRunner().invoke(app, ["rl", "curriculum", "report", str(tmp_path / "nope.jsonl")])
+    assert bad.exit_code == 2 and "curriculum estimate" in bad.output
