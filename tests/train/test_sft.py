@@ -256,6 +256,16 @@ def test_cli_train_runs_with_overrides(tmp_path: Path, tiny_model_dir: Path) -> 
     assert bad.exit_code == 2 and "lrr" in bad.output
 
 
+def test_cli_runs_as_a_module_for_accelerate_launch() -> None:
+    import subprocess
+    import sys
+
+    # `accelerate launch -m r1ci.cli sft train ...` runs the package as a module
+    res = subprocess.run([sys.executable, "-m", "r1ci.cli", "sft", "train", "--help"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0 and "--resume" in res.stdout
+
+
 def test_step_normaliser_counts_every_process_share(tok) -> None:  # type: ignore[no-untyped-def]
     examples, _ = encode_examples(toy_dataset(4), tok, max_length=4096)
     step = [[[0], [1]], [[2], [3]]]

@@ -351,7 +351,7 @@ def evaluate(
         return {"started": started, "wall_s": round(time.perf_counter() - t0, 3),
                 "new_samples": len(records) - on_disk, "interrupted": interrupted}
 
-    own_backend = backend is None
+    own_backend, own_executor = backend is None, False
     try:
         if todo:
             backend = make_backend(cfg) if backend is None else backend
@@ -359,7 +359,7 @@ def evaluate(
             if executor is None and cfg.executor != "local" and cfg.rollout.mode == "ci":
                 from r1ci.sandbox import get_executor
 
-                executor = get_executor(cfg.executor)
+                executor, own_executor = get_executor(cfg.executor), True
             with traj_path.open("a", encoding="utf-8") as sink:
                 for indices, qs in groups.items():
                     run_rollouts(
@@ -378,6 +378,8 @@ def evaluate(
     finally:
         if own_backend and backend is not None:
             backend.close()  # frees GPU memory / server sessions before the report is drawn
+        if own_executor:
+            executor.close()
     write_metrics(out, records, planned=planned, session=session(False), k=k)
     write_report([load_run(out)], out)
     return out
