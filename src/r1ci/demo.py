@@ -113,7 +113,9 @@ QUICK_OVERRIDES = [
 
 def load_demo_config(path: str | Path | None = None, overrides: list[str] | None = None,
                      quick: bool = False) -> DemoConfig:
-    data = load_yaml(path)
+    # Start from the defaults so a YAML or `-o sft.train.lr=...` changes one knob of a stage section
+    # instead of replacing the whole section.
+    data = _merge(DemoConfig().model_dump(mode="json"), load_yaml(path))
     data = apply_overrides(data, (QUICK_OVERRIDES if quick else []) + list(overrides or []))
     return DemoConfig.model_validate(data)
 
@@ -134,7 +136,6 @@ def _eval(cfg: DemoConfig, out: Path, model: str, mode: str, resume: bool) -> Pa
     ecfg = EvalConfig.model_validate({
         "model": model,
         "tasks": cfg.tasks,
-        "mode": mode,
         "samples_per_task": cfg.eval_questions_per_task,
         "seed": cfg.eval_seed,
         "rollout": {"mode": mode, "max_new_tokens": cfg.eval_max_new_tokens, "temperature": 0.0},

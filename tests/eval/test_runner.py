@@ -266,3 +266,26 @@ def test_reference_questions_for_symbench_tasks(tmp_path: Path, monkeypatch: pyt
                                   "sum_text/0/0", "sum_text/0/1", "sum_text/0/2"]  # bbh: no reference flag effect
     generated = select_questions(EvalConfig(tasks=["sum_ref"], samples_per_task=2))
     assert [q.id for q in generated] == ["sum_ref/0/0", "sum_ref/0/1"]
+
+
+def test_cli_yaml_config_with_overrides_and_real_sandbox(tmp_path: Path) -> None:
+    """YAML + CLI options + --set; the scripted calculator's code runs in the real local sandbox."""
+    from typer.testing import CliRunner
+
+    from r1ci.cli import app
+
+    recipe = tmp_path / "eval.yaml"
+    recipe.write_text(
+        "backend: scripted\nbackend_options: {tokenizer: null, script: calculator}\n"
+        "tasks: [sum_code]\nsamples_per_task: 5\nrollout: {mode: ci, max_code_turns: 3}\nprogress: false\n"
+    )
+    out = tmp_path / "yaml-run"
+    res = CliRunner().invoke(app, ["eval", "--config", str(recipe), "--samples-per-task", "2",
+                                   "--set", "rollout.temperature=0.5", "--out", str(out)], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["samples_per_task"] == 2  # CLI beats YAML
+    assert config["rollout"] == {**config["rollout"], "mode": "ci", "max_code_turns": 3, "temperature": 0.5}
+    recs = _lines(out / "trajectories.jsonl")
+    assert len(recs) == 2 and all(r["reward"] == 1.0 and r["num_code_turns"] == 1 for r in recs)
+    assert all(f"```output\n{r['extracted_answer']}\n```" in r["completion"] for r in recs)  # real execution

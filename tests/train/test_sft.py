@@ -248,6 +248,7 @@ def test_cli_train_runs_with_overrides(tmp_path: Path, tiny_model_dir: Path) -> 
     result = CliRunner().invoke(app, [
         "sft", "train", "--config", str(recipe), "--model", str(tiny_model_dir), "--data", str(data),
         "--out", str(tmp_path / "run"), "--max-steps", "2", "-o", "train.micro_batch_size=2",
+        "-o", "train.packing=true", "-o", "train.gradient_checkpointing=true",
     ])
     assert result.exit_code == 0, result.output
     assert Path(result.output.strip().splitlines()[-1]) == tmp_path / "run" / "final"
