@@ -1,13 +1,11 @@
 """GRPO actually learns: the embedded SmolLM2-135M raises its mean reward within a few steps (CPU, slow).
 
-Task and reward (documented in configs/rl/demo.yaml): SymBench `number_multiply` at difficulty 1,
-code-interpreter rollouts, reward = verifier + 0.5 x format term (a final `<<<answer>>>` in the
-model's own text). The 135M model almost never multiplies correctly, so what it can learn in a few
-steps is the answer protocol: at the start about 5-15% of its rollouts end with `<<<...>>>`; GRPO
-with G = 8 finds the groups where some do and pushes toward them. Fixed seed; the bound is loose.
-Same run from the command line (the README's walkthrough):
-
-    r1ci rl train --config configs/rl/demo.yaml --out runs/demo/rl
+Setup = configs/rl/demo_text.yaml (the README walkthrough, `r1ci rl train --config
+configs/rl/demo_text.yaml`), shrunk to one task and 4 steps: SymBench `number_multiply` at difficulty
+1, text-mode rollouts, reward = verifier + 1.0 x format term (a final `<<<answer>>>` in the model's
+own text). The raw 135M model almost never multiplies correctly and ends only ~3% of its answers
+with the protocol; what GRPO can teach it in a few steps is that protocol (measured: reward 0.03 at
+step 1, 0.94 at step 2). Fixed seed; the bound is far below what a working loop reaches.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from r1ci.config import load_config
 from r1ci.train.grpo_config import GRPOConfig
 from r1ci.train.logging import read_metrics
 
-RECIPE = Path(__file__).resolve().parents[2] / "configs" / "rl" / "demo.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "configs" / "rl" / "demo_text.yaml"
 
 
 @pytest.mark.slow
@@ -29,12 +27,12 @@ def test_grpo_raises_mean_reward_on_smollm2(smollm2_dir: Path, tmp_path: Path) -
 
     cfg = load_config(GRPOConfig, RECIPE, [
         f"out={tmp_path}", "train.max_steps=4", "train.save_every=null", "logging.report_to=none",
-        "data.tasks=[number_multiply]", "data.questions_per_task=8", "optim.lr=2e-5",
+        "data.tasks=[number_multiply]", "data.questions_per_task=16",
     ])
     train_grpo(cfg)
     rows = read_metrics(tmp_path)
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     first = rows[0]["reward"]
     late = (rows[2]["reward"] + rows[3]["reward"]) / 2
-    assert late >= first + 0.15, [r["reward"] for r in rows]
+    assert late >= first + 0.25, [r["reward"] for r in rows]
     assert rows[-1]["answer_rate"] > rows[0]["answer_rate"]
