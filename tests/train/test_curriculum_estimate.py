@@ -73,3 +73,19 @@ def test_cli_report_writes_html(tmp_path: Path) -> None:
     assert [s["questions"] for s in summary["stages"]] == [4, 4]
     bad = CliRunner().invoke(app, ["rl", "curriculum", "report", str(tmp_path / "nope.jsonl")])
     assert bad.exit_code == 2 and "curriculum estimate" in bad.output
+
+
+def test_cli_estimate_writes_estimates_meta_and_report(tmp_path: Path) -> None:
+    out = tmp_path / "est.jsonl"
+    res = CliRunner().invoke(app, [
+        "rl", "curriculum", "estimate", "--backend", "scripted", "--model", "default", "--tasks", "chain_sum",
+        "--difficulty", "1", "--questions-per-task", "2", "--rollouts", "2", "--modes", "text", "--out", str(out),
+    ])
+    assert res.exit_code == 0, res.output
+    ests = read_estimates(out)
+    assert [e.n for e in ests] == [2, 2] and all(e.task == "chain_sum" for e in ests)
+    meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
+    assert meta["config"]["rollouts"] == 2 and "torch" in meta["versions"]
+    assert "Curriculum stages" in res.output
+    held_out = CliRunner().invoke(app, ["rl", "curriculum", "estimate", "--tasks", "boxlift", "--out", str(out)])
+    assert held_out.exit_code == 2 and "held-out" in held_out.output

@@ -58,7 +58,7 @@ def test_update_raises_logprob_of_positive_advantage_samples(tiny_model_dir: Pat
     (mb,) = build_micro_batches([good, bad], torch.zeros(2), pad_id=0, micro_batch_size=2)
     with torch.no_grad():
         before, _ = sequence_logprobs(model, mb, 1.0)
-    batch = StepBatch([[good, bad]], [[good, bad]], 0, 1, 1, 0.0, 0.0, 0.0)
+    batch = StepBatch([[good, bad]], [[good, bad]], 0, 1, 1, 0.0, 0.0)
     out = update_policy(cfg, model, None, opt, sched, acc, batch, pad_id=0)
     with torch.no_grad():
         after, _ = sequence_logprobs(model, mb, 1.0)

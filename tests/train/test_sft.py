@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 from sft_helpers import make_traj, toy_dataset, write_dataset
 
+from r1ci.rollout.trajectory import Trajectory
 from r1ci.train.data import (
     IGNORE_INDEX,
     collate,
@@ -154,19 +155,35 @@ def _model_segments(mask: list[int]) -> list[tuple[int, int]]:
     return spans
 
 
-def test_overfit_tiny_model_reproduces_a_trajectory_greedily(tmp_path: Path, tiny_model_dir: Path, tok) -> None:  # type: ignore[no-untyped-def]
+def _overfit(tmp_path: Path, tiny_model_dir: Path, steps: int) -> tuple[Path, list[float], list[Trajectory]]:
+    """Train the tiny model on 3 trajectories at a constant high rate; returns (final dir, losses, data)."""
     trajs = toy_dataset(3)
     data = write_dataset(tmp_path / "sft.jsonl", trajs)
-    final = train_sft(_config(tmp_path / "run", data, tiny_model_dir, max_steps=80, micro_batch_size=3, lr=2e-2,
+    final = train_sft(_config(tmp_path / "run", data, tiny_model_dir, max_steps=steps, micro_batch_size=3, lr=2e-2,
                               warmup_ratio=0.1, min_lr_ratio=1.0))
     losses = [r["loss"] for r in read_metrics(tmp_path / "run") if "loss" in r]
-    assert len(losses) == 80
+    assert len(losses) == steps
+    return final, losses, trajs
+
+
+def test_overfit_loss_falls_fast_variant(tmp_path: Path, tiny_model_dir: Path) -> None:
+    final, losses, _ = _overfit(tmp_path, tiny_model_dir, steps=30)
     assert losses[0] / losses[-1] > 5, f"loss fell only from {losses[0]:.3f} to {losses[-1]:.3f}"
     assert (final / "r1ci_sft.json").exists() and (final / "sft_config.yaml").exists()
-
     from r1ci.models import load_model
 
     loaded = load_model(str(final), device="cpu")  # the saved HF folder loads like any model
+    assert loaded.tokenizer.chat_template and loaded.model.config.use_cache
+
+
+@pytest.mark.slow
+def test_overfit_tiny_model_reproduces_a_trajectory_greedily(tmp_path: Path, tiny_model_dir: Path, tok) -> None:  # type: ignore[no-untyped-def]
+    final, losses, trajs = _overfit(tmp_path, tiny_model_dir, steps=80)
+    assert losses[0] / losses[-1] > 50
+
+    from r1ci.models import load_model
+
+    loaded = load_model(str(final), device="cpu")
     for index, target in enumerate(trajs):
         ids, mask = trajectory_features(target, tok)
         segments = _model_segments(mask)

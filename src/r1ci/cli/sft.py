@@ -6,6 +6,7 @@ and calls one library function (`r1ci.train.synth.synthesize`, `r1ci.train.sft.t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -102,4 +103,5 @@ def train(
         final = train_sft(cfg)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(exc)
-    typer.echo(str(final))
+    if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun, print once
+        typer.echo(str(final))

@@ -69,7 +69,7 @@ def _tables(summary: dict[str, Any], num_stages: int) -> tuple[Table, Table]:
                    _fmt(r["potential_max"]), _fmt(r["pass_rate_mean"]))
     tt = Table(title="Per task")
     for col in ("task", "source", "questions", "pass rate", "Π mean", *[f"S{i + 1}" for i in range(num_stages)]):
-        tt.add_column(col, justify="left" if col in ("task", "source") else "right")
+        tt.add_column(col, justify="left" if col in ("task", "source") else "right", no_wrap=col == "task")
     for r in summary["tasks"]:
         tt.add_row(r["task"], r["source"], str(r["questions"]), _fmt(r["pass_rate_mean"]),
                    _fmt(r["potential_mean"]), *[str(c) for c in r["per_stage"]])

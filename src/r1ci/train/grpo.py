@@ -247,8 +247,9 @@ class StepBatch:
     total_groups: int
     rounds: int
     time_generation: float
+    """Seconds inside backend.generate (the engine's own accounting)."""
     time_execution: float
-    time_rollout: float
+    """Seconds the engine sat blocked on the sandbox after generation (executions overlap generation)."""
 
 
 def _regroup(trajs: list[Trajectory], group_size: int) -> list[list[Trajectory]]:
@@ -276,7 +277,7 @@ def collect_groups(
     generated: list[list[Trajectory]] = []
     zero = total = rounds = 0
     kept_global = 0
-    t_gen = t_exec = t_wall = 0.0
+    t_gen = t_exec = 0.0
     last: list[list[Trajectory]] = []
     while True:
         # a multiple of the process count, so every process rolls out at least one group per round
@@ -289,7 +290,6 @@ def collect_groups(
                                progress=False) if mine else []
         t_gen += engine.stats.generate_s
         t_exec += engine.stats.exec_wait_s
-        t_wall += engine.stats.wall_s
         last = _regroup(trajs, g)
         generated += last
         # (question, training rewards, verifier rewards) of every group on every process
@@ -303,7 +303,7 @@ def collect_groups(
             kept += [grp for grp in last if max(_rewards(grp, cfg)) - min(_rewards(grp, cfg)) >= 1e-8]
         else:
             kept += last
-        kept_global = _sum_int(len(kept), accelerator)
+        kept_global = _reduce(len(kept), accelerator)
         rounds += 1
         if not cfg.grpo.dynamic_sampling or kept_global >= need or rounds > cfg.grpo.max_refill_rounds:
             break
@@ -311,10 +311,11 @@ def collect_groups(
         # nothing informative here: zero-advantage groups keep this process in step with the others
         # (their policy-gradient term is exactly 0; only the KL term, if any, acts)
         kept = last
-    return StepBatch(kept, generated, zero, total, rounds, t_gen, t_exec, t_wall)
+    return StepBatch(kept, generated, zero, total, rounds, t_gen, t_exec)
 
 
-def _sum_int(value: int | float, accelerator: Accelerator, op: str = "sum") -> Any:
+def _reduce(value: int | float, accelerator: Accelerator, op: str = "sum") -> Any:
+    """Sum (or max) of a number over all processes; the number itself with one process."""
     if accelerator.num_processes == 1:
         return value
     import torch
@@ -343,12 +344,12 @@ def update_policy(
     world = accelerator.num_processes
     # every process must run the same number of backward passes (DDP gradient sync is collective):
     # pad with repeats of the last micro-batch whose loss is multiplied by 0
-    n_mb = _sum_int(len(mbs), accelerator, op="max")
+    n_mb = _reduce(len(mbs), accelerator, op="max")
     if n_mb == 0:
         return {"loss": 0.0}
     plan: list[tuple[MicroBatch, float]] = [(mb, 1.0) for mb in mbs] + [(mbs[-1], 0.0)] * (n_mb - len(mbs))
-    total_tokens = _sum_int(float(sum(mb.mask.sum().item() for mb in mbs)), accelerator)
-    total_seqs = _sum_int(float(len(trajs)), accelerator)
+    total_tokens = _reduce(float(sum(mb.mask.sum().item() for mb in mbs)), accelerator)
+    total_seqs = _reduce(float(len(trajs)), accelerator)
     temp = cfg.rollout.temperature
     inner = accelerator.unwrap_model(model)
 
@@ -604,7 +605,7 @@ def train_grpo(
                 metrics.update({
                     "stage": stage + 1, "pool_size": pool_size, "lr": scheduler.get_last_lr()[0],
                     "zero_variance_frac": batch.zero_variance / max(1, batch.total_groups),
-                    "groups_used": _sum_int(len(batch.groups), accelerator), "sampling_rounds": batch.rounds,
+                    "groups_used": _reduce(len(batch.groups), accelerator), "sampling_rounds": batch.rounds,
                     "time_generation": batch.time_generation, "time_execution": batch.time_execution,
                     "time_rollout": t1 - t0, "time_training": t2 - t1, "time_step": t2 - t0,
                 })
