@@ -170,7 +170,7 @@ def compare(
     out: Path | None = typer.Option(None, help="Also write the comparison: .md (+ plots), .html or .json."),
 ) -> None:
     """Put two runs side by side: overall, per-source and per-task numbers with deltas (B − A)."""
-    from r1ci.eval.report import compare_runs, fmt_delta, fmt_float, fmt_pct, load_run, unique_names
+    from r1ci.eval.report import FORMATS, OVERALL_ROWS, compare_runs, fmt_delta, load_run, unique_names
 
     if out is not None and out.suffix not in _COMPARE_WRITERS:
         raise _fail(f"--out {out}: use a .md, .html or .json file name")
@@ -180,14 +180,15 @@ def compare(
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
     cmp = compare_runs(*runs)
-    for section, label in (("overall", "metric"), ("per_source", "source"), ("per_task", "task")):
+    rows = {key: (label, kind) for key, label, kind in OVERALL_ROWS}
+    for section, label in (("overall", "metric"), ("per_source", "source (macro)"), ("per_task", "task")):
         table = Table(title=f"{section.replace('_', ' ')}: B − A")
         for col in (label, names[0], names[1], "Δ"):
             table.add_column(col, justify="left" if col == label else "right")
         for key, v in cmp[section].items():
-            pct = section != "overall" or key not in ("mean_code_turns", "mean_completion_tokens")
-            fmt = fmt_pct if pct else fmt_float
-            table.add_row(key, fmt(v["a"]), fmt(v["b"]), fmt_delta("pct" if pct else "float2", v["a"], v["b"]))
+            name, kind = rows[key] if section == "overall" else (key, "pct")
+            fmt = FORMATS[kind]
+            table.add_row(name, fmt(v["a"]), fmt(v["b"]), fmt_delta(kind, v["a"], v["b"]))
         console.print(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

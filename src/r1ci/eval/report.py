@@ -130,7 +130,7 @@ def fmt_delta(kind: str, a: float | None, b: float | None) -> str:
     return f"{d:+.1f}" if kind == "float1" else f"{d:+.2f}"
 
 
-_FORMATS: dict[str, Callable[[Any], str]] = {
+FORMATS: dict[str, Callable[[Any], str]] = {
     "pct": fmt_pct,
     "float2": fmt_float,
     "float1": lambda v: fmt_float(v, 1),
@@ -138,7 +138,7 @@ _FORMATS: dict[str, Callable[[Any], str]] = {
     "seconds": fmt_seconds,
 }
 
-# (metrics key, row label, format); rows missing from every run (e.g. pass@k with one sample) are dropped.
+# (metrics key, row label, format) of the "Overall" table.
 OVERALL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("accuracy", "accuracy (mean reward over samples)", "pct"),
     ("macro_accuracy", "macro accuracy (mean over tasks; the paper's average)", "pct"),
@@ -156,6 +156,9 @@ OVERALL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("samples_per_question", "samples per question", "int"),
     ("wall_time_s", "wall time", "seconds"),
 )
+
+OPTIONAL_ROWS = frozenset({"pass_at_1", "pass_at_k", "wall_time_s"})
+"""Rows shown only when some run has them (pass@k needs several samples per question)."""
 
 DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("samples", "samples", "int"),
@@ -281,7 +284,7 @@ _HTML_PAGE = """<!DOCTYPE html>
 
 def _cells(values: Sequence[float | None], kind: str) -> list[str]:
     """Formatted values of each run, plus the Δ (last − first) when there are several runs."""
-    cells = [_FORMATS[kind](v) for v in values]
+    cells = [FORMATS[kind](v) for v in values]
     if len(values) > 1:
         cells.append(fmt_delta(kind, values[0], values[-1]))
     return cells
@@ -333,12 +336,12 @@ def build_report(runs: Sequence[Run], title: str | None = None) -> Report:
     rows = [
         [label, *_cells([r.metrics.get(key) for r in runs], kind)]
         for key, label, kind in OVERALL_ROWS
-        if any(r.metrics.get(key) is not None for r in runs)
+        if key not in OPTIONAL_ROWS or any(r.metrics.get(key) is not None for r in runs)
     ]
     stopped = [r.name for r in runs if r.setting("rollout", "stop_at_answer")]
     notes = [] if not stopped else [
         f"{'This run' if len(runs) == 1 else ', '.join(f'`{n}`' for n in stopped)} stopped each sample at its first answer "
-        "(`rollout.stop_at_answer: true`), so their self-check rate is 0 by construction; evaluate with "
+        "(`rollout.stop_at_answer: true`), so the self-check rate is 0 by construction; evaluate with "
         "`--set rollout.stop_at_answer=false` to measure it."
     ]
     sections.append(Section("Overall", notes=notes, tables=[Table(["metric", *heads], rows)]))
@@ -368,9 +371,10 @@ def build_report(runs: Sequence[Run], title: str | None = None) -> Report:
     sections.append(Section("Stop reasons", tables=[Table(["stop reason", *names], stop_rows)]))
 
     for run in runs:
-        cols = [c for c in DETAIL_COLUMNS if any(m.get(c[0]) is not None for m in run.metrics["per_task"].values())]
+        cols = [c for c in DETAIL_COLUMNS
+                if c[0] not in OPTIONAL_ROWS or any(m.get(c[0]) is not None for m in run.metrics["per_task"].values())]
         detail = [
-            [t, m["source"], *(_FORMATS[kind](m.get(key)) for key, _, kind in cols)]
+            [t, m["source"], *(FORMATS[kind](m.get(key)) for key, _, kind in cols)]
             for t, m in sorted(run.metrics["per_task"].items(), key=lambda kv: (kv[1]["source"], kv[0]))
         ]
         sections.append(Section(
