@@ -135,6 +135,7 @@ def _eval(cfg: DemoConfig, out: Path, model: str, mode: str, resume: bool) -> Pa
 
     ecfg = EvalConfig.model_validate({
         "model": model,
+        "suite": "train",
         "tasks": cfg.tasks,
         "samples_per_task": cfg.eval_questions_per_task,
         "seed": cfg.eval_seed,

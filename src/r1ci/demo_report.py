@@ -13,6 +13,7 @@ from typing import Any
 
 from r1ci.eval.plots import Plot, _figure, _render
 from r1ci.eval.report import ReportPaths, Run, Section, Table, build_report, fmt_pct, load_run
+from r1ci.train.curriculum import potential
 
 EVAL_STAGES = (
     ("eval-base-text", "base (text)"),
@@ -78,7 +79,7 @@ def _training_section(out: Path, timings: dict[str, float]) -> Section:
                      f"{timings.get('sft', 0):.0f}s"])
     est = _jsonl(out / "curriculum" / "estimates.jsonl")
     if est:
-        pots = [float(e.get("potential", 0.0)) for e in est]
+        pots = [potential(float(e["pass_rate"])) for e in est if "pass_rate" in e]
         nonzero = sum(p > 0 for p in pots)
         rows.append(["curriculum", f"{len(est)} questions estimated, {nonzero} with potential > 0",
                      f"{timings.get('curriculum', 0):.0f}s"])

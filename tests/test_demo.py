@@ -1,0 +1,86 @@
+"""The end-to-end demo: every stage runs, the report shows numbers read back from the run, resume skips."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from r1ci.cli import app
+from r1ci.demo import STAGES, load_demo_config, run_demo
+
+TINY = [
+    "tasks=[number_multiply, letter_counting]",
+    "eval_questions_per_task=2",
+    "eval_max_new_tokens=48",
+    "synth.questions_per_task=3",
+    "sft.train.save_every=2",
+    "estimate.questions_per_task=2",
+    "estimate.rollouts=2",
+    "estimate.rollout.max_new_tokens=32",
+    "rl.rollout.max_new_tokens=32",
+]
+
+
+def _run_tiny(out: Path, model: Path) -> Path:
+    cfg = load_demo_config(None, [*TINY, f"out={out}", f"model={model}"], quick=True)
+    return run_demo(cfg)
+
+
+def test_demo_end_to_end_writes_a_report_from_the_run(tmp_path: Path, tiny_model_dir: Path) -> None:
+    out = tmp_path / "demo"
+    html = _run_tiny(out, tiny_model_dir)
+    for stage in STAGES[:-1]:
+        assert (out / stage / "DONE").exists(), stage
+    assert (out / "sft" / "final" / "config.json").exists()
+    assert (out / "rl" / "final" / "config.json").exists()
+    md = (out / "report.md").read_text()
+    for name in ("base (text)", "base (CI)", "SFT (CI)", "RL (CI)"):
+        assert name in md
+    # The headline accuracy of each stage is the mean reward of that stage's trajectories on disk.
+    for folder, name in (("eval-base-ci", "base (CI)"), ("eval-rl", "RL (CI)")):
+        rewards = [json.loads(line)["reward"] for line in (out / folder / "trajectories.jsonl").read_text().splitlines()]
+        assert len(rewards) == 4
+        row = next(line for line in md.splitlines() if line.startswith(f"| {name} |"))
+        assert re.search(rf"\b{100 * sum(rewards) / len(rewards):.1f}%", row), row
+    kept = sum(1 for _ in (out / "synth" / "sft.jsonl").open())
+    assert kept == 6  # the scripted teacher is always right on these tasks
+    assert f"kept {kept} of 6" in md
+    rl_steps = [json.loads(line) for line in (out / "rl" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rl_steps if "reward" in r] == [1, 2]
+    page = html.read_text()
+    assert "data:image/png;base64," in page and "http://" not in page and "https://" not in page
+
+
+def test_demo_resume_skips_finished_stages_and_refuses_a_dirty_folder(tmp_path: Path, tiny_model_dir: Path) -> None:
+    out = tmp_path / "demo"
+    _run_tiny(out, tiny_model_dir)
+    stamp = (out / "sft" / "DONE").read_text()
+    with pytest.raises(FileExistsError, match="--resume"):
+        _run_tiny(out, tiny_model_dir)
+    # Simulate an interruption after RL: the last eval and the report are redone, nothing else.
+    (out / "eval-rl" / "DONE").unlink()
+    (out / "report.md").unlink()
+    cfg = load_demo_config(None, [*TINY, f"out={out}", f"model={tiny_model_dir}"], quick=True)
+    run_demo(cfg, resume=True)
+    assert (out / "sft" / "DONE").read_text() == stamp
+    assert (out / "report.md").exists()
+    changed = load_demo_config(None, [*TINY, f"out={out}", f"model={tiny_model_dir}", "eval_seed=5"], quick=True)
+    with pytest.raises(ValueError, match="different config"):
+        run_demo(changed, resume=True)
+
+
+def test_demo_cli_rejects_a_typo_in_an_override(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(tmp_path / "d"), "-o", "eval_sed=3"])
+    assert result.exit_code != 0
+    assert "eval_sed" in str(result.exception) + result.output
+
+
+@pytest.mark.slow
+def test_quick_demo_on_the_embedded_model(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(tmp_path / "q")])
+    assert result.exit_code == 0, result.output
+    assert "RL (CI)" in (tmp_path / "q" / "report.md").read_text()
