@@ -20,7 +20,6 @@ from r1ci.tasks.symbench._p2_helpers import first_rejected, run_solution, soluti
 from r1ci.tasks.symbench._p2_mathexpr import boxed, math_answer_matches, parse_math
 
 
-
 @dataclass(frozen=True)
 class MathTemplate:
     text: str
