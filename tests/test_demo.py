@@ -84,3 +84,17 @@ def test_quick_demo_on_the_embedded_model(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(tmp_path / "q")])
     assert result.exit_code == 0, result.output
     assert "RL (CI)" in (tmp_path / "q" / "report.md").read_text()
+
+
+def test_shipped_demo_configs_match_the_defaults_and_validate() -> None:
+    from r1ci.demo import DemoConfig, _merge
+    from r1ci.train.grpo_config import GRPOConfig
+    from r1ci.train.sft import SFTConfig
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    assert load_demo_config(root / "demo.yaml") == DemoConfig()
+    gpu = load_demo_config(root / "demo_gpu.yaml")
+    sft = SFTConfig.model_validate(_merge({"model": gpu.model, "data": ["d"], "out": "o"}, gpu.sft))
+    rl = GRPOConfig.model_validate(_merge({"model": gpu.model, "out": "o"}, gpu.rl))
+    assert sft.lora.enabled and sft.train.precision == "bf16"
+    assert rl.curriculum.num_stages == 4 and rl.grpo.group_size == 8

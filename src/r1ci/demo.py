@@ -62,11 +62,11 @@ class DemoConfig(StrictModel):
     rl_seed: int = 2000
     eval_max_new_tokens: int = 400
     eval_batch_size: int | None = None
-    synth: dict[str, Any] = Field(default_factory=lambda: {"questions_per_task": 16})
+    synth: dict[str, Any] = Field(default_factory=lambda: {"questions_per_task": 8})
     sft: dict[str, Any] = Field(
         default_factory=lambda: {
             "train": {
-                "lr": 1e-4, "epochs": 2, "micro_batch_size": 1, "grad_accum": 4, "max_length": 1024,
+                "lr": 1e-4, "epochs": 1, "micro_batch_size": 1, "grad_accum": 4, "max_length": 1024,
                 "warmup_ratio": 0.1, "min_lr_ratio": 0.1, "eval_fraction": 0.1, "save_every": 10,
                 "keep_checkpoints": 1,
             },
