@@ -56,12 +56,13 @@ class DemoConfig(StrictModel):
     out: str = "runs/demo"
     tasks: list[str] = Field(default_factory=lambda: list(DEMO_TASKS))
     """Training-split tasks with reference programs (the scripted teacher needs them)."""
-    eval_questions_per_task: int = Field(8, ge=1)
+    eval_questions_per_task: int = Field(6, ge=1)
     eval_seed: int = 0
     synth_seed: int = 1000
     rl_seed: int = 2000
-    eval_max_new_tokens: int = 400
-    eval_batch_size: int | None = None
+    eval_max_new_tokens: int = 256
+    eval_batch_size: int | None = 24
+    """Sequences generated together in evaluation (a wide batch amortises CPU forward passes)."""
     synth: dict[str, Any] = Field(default_factory=lambda: {"questions_per_task": 8})
     sft: dict[str, Any] = Field(
         default_factory=lambda: {
