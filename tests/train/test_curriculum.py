@@ -17,6 +17,7 @@ from r1ci.train.curriculum import (
     potential,
     read_estimates,
     split_rollouts,
+    success,
     write_estimates,
 )
 
@@ -80,6 +81,12 @@ def test_estimates_round_trip_and_last_record_wins(tmp_path: Path) -> None:
     assert row["pass_rate"] == 0.25 and row["by_mode"] == {"free": [4, 1.0]}
     with pytest.raises(FileNotFoundError, match="curriculum estimate"):
         read_estimates(tmp_path / "missing.jsonl")
+
+
+def test_success_scales_the_training_reward_to_unit_range() -> None:
+    assert success(1.0, True) == 1.0 and success(0.0, True) == 0.0  # no format term: the verifier
+    assert success(0.0, True, 0.5) == pytest.approx(1 / 3)
+    assert success(1.0, True, 0.5) == 1.0 and success(1.0, False, 0.5) == pytest.approx(2 / 3)
 
 
 def test_split_rollouts_over_modes() -> None:

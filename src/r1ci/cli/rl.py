@@ -91,6 +91,7 @@ def estimate(
     rollouts: Annotated[int, typer.Option(help="K: samples per question (split over --modes).")] = 8,
     modes: Annotated[list[str] | None, typer.Option("--modes", help="Sampling modes: free, text, code (repeatable or comma-separated).")] = None,
     backend: Annotated[str, typer.Option(help="Rollout backend: hf or vllm.")] = "hf",
+    format_reward: Annotated[float | None, typer.Option(help="The RL run's grpo.format_reward (pass rates then measure that reward).")] = None,
     max_new_tokens: Annotated[int | None, typer.Option(help="Completion budget per rollout.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature (default 1.0, as in RL).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML with EstimateConfig fields.")] = None,
@@ -104,7 +105,7 @@ def estimate(
         tasks, modes = _split_commas(tasks), _split_commas(modes)
         for key, value in (("out", out), ("model", model), ("split", split), ("tasks", tasks),
                            ("questions_per_task", questions_per_task), ("question_seed", question_seed), ("difficulty", difficulty),
-                           ("rollouts", rollouts), ("modes", modes), ("backend", backend),
+                           ("rollouts", rollouts), ("modes", modes), ("backend", backend), ("format_reward", format_reward),
                            ("rollout.max_new_tokens", max_new_tokens), ("rollout.temperature", temperature)):
             _set(raw, key, value)
         raw.setdefault("rollout", {}).setdefault("temperature", 1.0)

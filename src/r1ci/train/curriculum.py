@@ -454,6 +454,12 @@ def mode_config(base: RolloutConfig, mode: str) -> RolloutConfig:
     return base.model_copy(update=update)
 
 
+def success(verifier: float, answered: bool, format_reward: float = 0.0) -> float:
+    """A rollout's success in [0, 1]: the verifier reward, or the training reward with the format term
+    scaled back to [0, 1] (what pass rates mean when RL adds `grpo.format_reward`)."""
+    return (verifier + format_reward * float(answered)) / (1.0 + format_reward)
+
+
 def split_rollouts(k: int, modes: Sequence[str]) -> dict[str, int]:
     """K rollouts per question spread over the modes as evenly as possible (earlier modes get the rest)."""
     if k < 1:
@@ -476,8 +482,13 @@ def estimate_pass_rates(
     seed: int = 0,
     chunk_size: int = 32,
     progress: bool = True,
+    format_reward: float = 0.0,
 ) -> list[QuestionEstimate]:
     """K rollouts per question with `backend`, split over `modes`; returns one estimate per question.
+
+    A rollout's success is its verifier reward; with `format_reward` > 0 (an RL run that adds the
+    format term) it is the training reward scaled back to [0, 1], `(verifier + w * has_answer) / (1 + w)`,
+    because GRPO's signal is the spread of the reward it actually trains on.
 
     With `out`, estimates are appended chunk by chunk and questions already in the file are skipped,
     so a killed estimate resumes where it stopped (the file is the artefact the RL config points at).
@@ -486,6 +497,7 @@ def estimate_pass_rates(
 
     from r1ci.rollout import run_rollouts
     from r1ci.tasks import get as get_task
+    from r1ci.tasks.answers import has_answer
 
     per_mode = split_rollouts(rollouts, modes)
     done: dict[str, QuestionEstimate] = {}
@@ -503,7 +515,7 @@ def estimate_pass_rates(
                                      executor=executor, seed=seed + start, progress=False)
                 for t in trajs:
                     est = tallies[t.question_id]
-                    reward = float(t.reward or 0.0)
+                    reward = success(float(t.reward or 0.0), has_answer(t.model_text), format_reward)
                     est.n += 1
                     est.correct += reward
                     n_c = est.by_mode.setdefault(mode, [0, 0.0])
@@ -537,6 +549,8 @@ class EstimateConfig(StrictModel):
     """Extra backend options, e.g. {gpu_memory_utilization: 0.9} for vllm."""
     executor: str = "local"
     chunk_size: int = Field(32, ge=1)
+    format_reward: float = Field(0.0, ge=0.0)
+    """Set to the RL run's grpo.format_reward so pass rates measure the reward RL trains on."""
     rollout: dict[str, Any] = Field(default_factory=lambda: {"temperature": 1.0, "max_new_tokens": 1024})
     """Overrides of `RolloutConfig` for the estimate (sample at the RL temperature)."""
 
@@ -607,5 +621,5 @@ def estimate_potentials(cfg: EstimateConfig, *, progress: bool = True) -> Path:
         executor = get_executor(cfg.executor)
     estimate_pass_rates(backend, questions, rollouts=cfg.rollouts, rollout_cfg=rollout_cfg, modes=cfg.modes,
                         out=out, executor=executor, seed=cfg.seed, chunk_size=cfg.chunk_size,
-                        progress=progress)
+                        progress=progress, format_reward=cfg.format_reward)
     return out

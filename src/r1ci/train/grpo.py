@@ -292,11 +292,12 @@ def collect_groups(
         t_exec += engine.stats.exec_wait_s
         last = _regroup(trajs, g)
         generated += last
-        # (question, training rewards, verifier rewards) of every group on every process
-        flat = [(grp[0].question_id, _rewards(grp, cfg), [float(t.reward or 0.0) for t in grp]) for grp in last]
+        # (question, training rewards) of every group on every process
+        flat = [(grp[0].question_id, _rewards(grp, cfg)) for grp in last]
         every = [x for part in gather_object([flat]) for x in part] if world > 1 else flat
-        for qid, rewards, verified in every:
-            sampler.observe(qid, verified)  # pass rates are the verifier's, as in the estimate
+        scale = 1.0 + cfg.grpo.format_reward  # back to [0, 1]: the estimate's notion of success
+        for qid, rewards in every:
+            sampler.observe(qid, [r / scale for r in rewards])
             total += 1
             zero += int(max(rewards) - min(rewards) < 1e-8)
         if cfg.grpo.dynamic_sampling:
