@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from r1ci.eval.plots import Plot, _figure, _render
+from r1ci.eval.plots import Plot, new_figure, render_png
 from r1ci.eval.report import ReportPaths, Run, Section, Table, build_report, fmt_pct, load_run
 from r1ci.train.curriculum import potential
 
@@ -37,7 +37,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def _curve_plot(name: str, caption: str, series: dict[str, tuple[list[float], list[float]]], ylabel: str) -> Plot:
-    fig = _figure(6.5, 3.2)
+    fig = new_figure(6.5, 3.2)
     ax = fig.add_subplot(111)
     for label, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o", markersize=3, label=label)
@@ -46,11 +46,11 @@ def _curve_plot(name: str, caption: str, series: dict[str, tuple[list[float], li
     ax.grid(alpha=0.3)
     if len(series) > 1:
         ax.legend()
-    return Plot(name=name, caption=caption, png=_render(fig))
+    return Plot(name=name, caption=caption, png=render_png(fig))
 
 
 def _stage_plot(runs: list[Run]) -> Plot:
-    fig = _figure(6.5, 3.2)
+    fig = new_figure(6.5, 3.2)
     ax = fig.add_subplot(111)
     xs = range(len(runs))
     acc = [100 * (r.metrics.get("accuracy") or 0.0) for r in runs]
@@ -61,7 +61,7 @@ def _stage_plot(runs: list[Run]) -> Plot:
     ax.set_ylim(0, 105)
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
-    return Plot(name="stages", caption="Accuracy and code use per stage", png=_render(fig))
+    return Plot(name="stages", caption="Accuracy and code use per stage", png=render_png(fig))
 
 
 def _training_section(out: Path, timings: dict[str, float]) -> Section:

@@ -34,7 +34,7 @@ class Plot:
     png: bytes
 
 
-def _render(fig: Any) -> bytes:
+def render_png(fig: Any) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -43,7 +43,7 @@ def _render(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))
@@ -56,7 +56,7 @@ def _grouped_barh(
     """Horizontal grouped bars: one row per label, one bar per run (missing values are left out)."""
     n_runs = len(runs)
     row_h = 0.22 * max(1, n_runs) + 0.12
-    fig = _figure(8.0, max(2.2, row_h * len(labels) + 1.2))
+    fig = new_figure(8.0, max(2.2, row_h * len(labels) + 1.2))
     ax = fig.add_subplot(1, 1, 1)
     bar_h = 0.8 / max(1, n_runs)
     for j, (name, metrics) in enumerate(runs):
@@ -78,7 +78,7 @@ def _grouped_barh(
     ax.grid(axis="x", alpha=0.3)
     if n_runs > 1:
         ax.legend(loc="lower right", fontsize=8)
-    return _render(fig)
+    return render_png(fig)
 
 
 def accuracy_per_task(runs: Sequence[NamedMetrics]) -> bytes:
@@ -117,7 +117,7 @@ def behaviour(runs: Sequence[NamedMetrics]) -> bytes:
 def stop_reasons(runs: Sequence[NamedMetrics]) -> bytes:
     """Stacked bars: the share of samples ending with each stop reason, one bar per run."""
     reasons = sorted({r for _, m in runs for r in m["stop_reasons"]})
-    fig = _figure(8.0, max(1.8, 0.45 * len(runs) + 1.2))
+    fig = new_figure(8.0, max(1.8, 0.45 * len(runs) + 1.2))
     ax = fig.add_subplot(1, 1, 1)
     left = [0.0] * len(runs)
     for j, reason in enumerate(reasons):
@@ -131,7 +131,7 @@ def stop_reasons(runs: Sequence[NamedMetrics]) -> bytes:
     ax.set_xlabel("share of samples")
     ax.set_title("Stop reasons")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=max(1, len(reasons)), fontsize=8)
-    return _render(fig)
+    return render_png(fig)
 
 
 _PLOTS: tuple[tuple[str, str, Callable[[Sequence[NamedMetrics]], bytes]], ...] = (
