@@ -115,7 +115,9 @@ def test_cli_train_with_demo_recipe(tiny_model_dir: Path, tmp_path: Path) -> Non
     ])
     assert res.exit_code == 0, res.output
     (row,) = read_metrics(out)
-    assert row["step"] == 1 and "accuracy/symbench" in row
+    assert row["step"] == 1
+    assert {k for k in row if k.startswith("accuracy/")} <= {"accuracy/symbench", "accuracy/reasoning_gym"}
+    assert any(k.startswith("accuracy/") for k in row)  # per-source accuracy from the task registry
     assert (out / "final" / "config.json").exists()
     bad = CliRunner().invoke(app, ["rl", "train", "--config", str(recipe), "--out", str(out),
                                    "-o", "grpo.epsilon_lo=0.1"])
@@ -158,3 +160,18 @@ def test_dynamic_sampling_drops_and_refills_zero_variance_groups() -> None:
     plain = collect_groups(cfg, CurriculumSampler(QUESTIONS, CurriculumConfig(), seed=5), gen,  # type: ignore[arg-type]
                            Accelerator(cpu=True), step=0, executor=None, grader=grader)
     assert plain.rounds == 1 and len(plain.groups) == 2
+
+
+def test_question_pool_refuses_held_out_test_tasks(tmp_path: Path) -> None:
+    from r1ci.train.curriculum import CurriculumConfig, QuestionEstimate, write_estimates
+    from r1ci.train.grpo import question_pool
+    from r1ci.train.grpo_config import DataSettings
+
+    path = tmp_path / "est.jsonl"
+    write_estimates(path, [QuestionEstimate(Question("boxlift/0/0", "boxlift", "p", "a"), 4, 2.0, "symbench")])
+    with pytest.raises(ValueError, match="held-out"):
+        question_pool(GRPOConfig(curriculum=CurriculumConfig(estimates=str(path))))
+    with pytest.raises(ValueError, match="held-out"):
+        question_pool(GRPOConfig(data=DataSettings(tasks=["boxlift"])))
+    qs, rates = question_pool(GRPOConfig(data=DataSettings(tasks=["chain_sum"], questions_per_task=3)))
+    assert [q.task for q in qs] == ["chain_sum"] * 3 and rates is None

@@ -58,7 +58,8 @@ class GRPOSettings(StrictModel):
     """Optimisation epochs per batch (one optimizer step each). 1 = strictly on-policy (ratio == 1)."""
     old_logprobs: Literal["recompute", "sampler"] = "recompute"
     """Old-policy log-probs for the ratio: recomputed by a forward pass before the first epoch, or the
-    sampler's own (needs a backend that reports them; cheaper, absorbs sampler/trainer numeric drift)."""
+    sampler's own (cheaper; with vLLM the ratio then also corrects sampler/trainer numeric drift). The HF
+    backend records them under the sampling temperature; top_p < 1 truncation is not reflected."""
     dynamic_sampling: bool = False
     """DAPO dynamic sampling: drop zero-variance groups (no signal) and draw more questions to refill."""
     max_refill_rounds: int = Field(2, ge=0)

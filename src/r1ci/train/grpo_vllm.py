@@ -12,6 +12,7 @@ vLLM always serves the plain merged policy and needs no LoRA support. Needs a CU
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -67,25 +68,30 @@ def _clean(name: str) -> str:
     return name.removeprefix("base_model.model.").replace(".base_layer", "")
 
 
-def policy_weights(model: torch.nn.Module, accelerator: Accelerator) -> Iterator[tuple[str, torch.Tensor]]:
-    """(HF name, tensor) pairs of the current policy, LoRA merged in."""
+@contextlib.contextmanager
+def policy_weights(model: torch.nn.Module, accelerator: Accelerator) -> Iterator[Iterator[tuple[str, torch.Tensor]]]:
+    """(HF name, tensor) pairs of the current policy with LoRA merged in, valid inside the `with`.
+
+    The tensors are views of the live weights (no copy of the model): with LoRA they hold merged
+    values only until the block exits and the adapter is unmerged, so consume them inside it.
+    """
     inner = accelerator.unwrap_model(model)
-    if hasattr(inner, "merge_adapter"):
-        inner.merge_adapter()
-        try:
-            for name, tensor in inner.state_dict().items():
-                if "lora_" not in name and "modules_to_save" not in name:
-                    yield _clean(name), tensor.detach()
-        finally:
-            inner.unmerge_adapter()
+    if not hasattr(inner, "merge_adapter"):
+        yield iter(accelerator.get_state_dict(model).items())
         return
-    yield from accelerator.get_state_dict(model).items()
+    inner.merge_adapter()
+    try:
+        yield ((_clean(name), tensor.detach()) for name, tensor in inner.state_dict().items()
+               if "lora_" not in name and "modules_to_save" not in name)
+    finally:
+        inner.unmerge_adapter()
 
 
 def sync_weights(llm: Any, model: torch.nn.Module, accelerator: Accelerator) -> None:
     """Load the policy's weights into the colocated engine and drop its now-stale prefix cache."""
     target = vllm_model(llm)
-    target.load_weights(list(policy_weights(model, accelerator)))
+    with policy_weights(model, accelerator) as weights:
+        target.load_weights(weights)
     reset = getattr(llm, "reset_prefix_cache", None)
     if reset is not None:
         reset()
