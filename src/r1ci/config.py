@@ -1,12 +1,16 @@
 """Typed configs: pydantic models loaded from YAML, overridable from the CLI with dotted `key=value`.
 
-    cfg = load_config(SFTConfig, "configs/sft/demo.yaml", ["train.lr=1e-5", "lora.r=16"])
+    cfg = load_config(SFTConfig, "configs/sft/demo.yaml", ["train.lr=1e-5", "lora.r=16"],
+                      flags={"out": "runs/x", "train.max_steps": None})
 
-Unknown keys are errors (a typo in a recipe must not silently fall back to a default).
+Precedence: the YAML recipe, then `-o key=value` overrides, then explicit CLI flags (a flag left at
+None is "not given"). Unknown keys are errors (a typo in a recipe must not silently fall back to a
+default).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,15 +40,23 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[s
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not key=value; write e.g. train.lr=1e-5")
         key, value = item.split("=", 1)
-        node = data
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            nxt = node.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                raise ConfigError(f"override {item!r}: {part!r} is a value, not a section")
-            node = nxt
-        node[parts[-1]] = _parse_scalar(value)
+        try:
+            set_dotted(data, key.strip(), _parse_scalar(value))
+        except ConfigError as exc:
+            raise ConfigError(f"override {item!r}: {exc}") from None
     return data
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """`set_dotted(d, "train.lr", 1e-5)` sets d["train"]["lr"], creating sections on the way."""
+    node = data
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"cannot set {dotted!r}: {part!r} is a value, not a section")
+        node = nxt
+    node[leaf] = value
 
 
 def load_yaml(path: str | Path | None) -> dict[str, Any]:
@@ -59,12 +71,32 @@ def load_yaml(path: str | Path | None) -> dict[str, Any]:
     return data
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
-    data = apply_overrides(load_yaml(path), overrides)
+def load_config(
+    cls: type[T],
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> T:
+    """Recipe YAML + dotted overrides + explicit flags (dotted keys; None = not given), validated."""
+    return build_config(cls, load_yaml(path), overrides, flags, source=path)
+
+
+def build_config(
+    cls: type[T],
+    data: dict[str, Any],
+    overrides: list[str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    source: str | Path | None = None,
+) -> T:
+    """`data` (an already-loaded recipe) + overrides + flags, validated; errors name `source`."""
+    data = apply_overrides(data, overrides)
+    for dotted, value in (flags or {}).items():
+        if value is not None:
+            set_dotted(data, dotted, value)
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        where = f" in {path}" if path else ""
+        where = f" in {source}" if source else ""
         raise ConfigError(f"invalid {cls.__name__}{where}:\n{exc}") from exc
 
 

@@ -32,7 +32,7 @@ from pydantic import Field
 from rich.console import Console
 from rich.rule import Rule
 
-from r1ci.config import StrictModel, apply_overrides, dump_config, load_yaml
+from r1ci.config import ConfigError, StrictModel, build_config, dump_config, load_yaml
 
 console = Console(stderr=True)
 
@@ -76,14 +76,15 @@ class DemoConfig(StrictModel):
     estimate: dict[str, Any] = Field(
         default_factory=lambda: {
             "questions_per_task": 4, "rollouts": 4,
-            "rollout": {"temperature": 1.0, "max_new_tokens": 300},
+            # CPU budget: stop at the first answer (the 135M model rambles on after it); RL does the same.
+            "rollout": {"temperature": 1.0, "max_new_tokens": 300, "stop_at_answer": True},
         }
     )
     rl: dict[str, Any] = Field(
         default_factory=lambda: {
             "grpo": {"group_size": 4, "questions_per_step": 2, "micro_batch_size": 4},
             "optim": {"lr": 5e-6},
-            "rollout": {"temperature": 1.0, "max_new_tokens": 300},
+            "rollout": {"temperature": 1.0, "max_new_tokens": 300, "stop_at_answer": True},
             "curriculum": {"num_stages": 2, "steps_per_stage": 3},
             "train": {"max_steps": 6, "save_every": 2, "keep_checkpoints": 1},
         }
@@ -113,12 +114,12 @@ QUICK_OVERRIDES = [
 
 
 def load_demo_config(path: str | Path | None = None, overrides: list[str] | None = None,
-                     quick: bool = False) -> DemoConfig:
+                     quick: bool = False, flags: dict[str, Any] | None = None) -> DemoConfig:
+    """Defaults, then the YAML, then `--quick`, then `-o` overrides, then explicit flags (None = not given)."""
     # Start from the defaults so a YAML or `-o sft.train.lr=...` changes one knob of a stage section
     # instead of replacing the whole section.
     data = _merge(DemoConfig().model_dump(mode="json"), load_yaml(path))
-    data = apply_overrides(data, (QUICK_OVERRIDES if quick else []) + list(overrides or []))
-    return DemoConfig.model_validate(data)
+    return build_config(DemoConfig, data, (QUICK_OVERRIDES if quick else []) + list(overrides or []), flags, source=path)
 
 
 # ---------------------------------------------------------------- stages
@@ -204,7 +205,7 @@ def run_demo(cfg: DemoConfig, *, resume: bool = False) -> Path:
     if resume and saved.exists():
         previous = load_yaml(saved)
         if previous != cfg.model_dump(mode="json"):
-            raise ValueError(
+            raise ConfigError(
                 f"--resume with a different config than {saved} recorded; rerun with the same options "
                 "(or --quick as before), or use a new --out"
             )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from r1ci.eval.plots import Plot, new_figure, render_png
-from r1ci.eval.report import ReportPaths, Run, Section, Table, build_report, fmt_pct, load_run
+from r1ci.eval.report import ReportPaths, Run, Section, Table, fmt_pct, load_run, write_report
 from r1ci.train.curriculum import potential
 
 EVAL_STAGES = (
@@ -107,7 +107,6 @@ def write_demo_report(out: Path, timings: dict[str, float]) -> ReportPaths:
     runs = [load_run(out / folder, name) for folder, name in EVAL_STAGES if (out / folder / "trajectories.jsonl").exists()]
     if not runs:
         raise FileNotFoundError(f"no evaluation results under {out}; run the demo first")
-    report = build_report(runs, title="r1ci demo: base vs SFT vs RL")
     headline = Section("Headline")
     headline.tables.append(Table(
         ["stage", "accuracy", "code-use rate", "mean code turns"],
@@ -115,14 +114,5 @@ def write_demo_report(out: Path, timings: dict[str, float]) -> ReportPaths:
           f"{r.metrics.get('mean_code_turns') or 0:.2f}"] for r in runs],
     ))
     headline.plots.append(_stage_plot(runs))
-    report.sections.insert(0, headline)
-    report.sections.insert(1, _training_section(out, timings))
-    report.plots = [p for sec in report.sections for p in sec.plots]
-    plot_dir = out / "plots"
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    for plot in report.plots:
-        (plot_dir / f"{plot.name}.png").write_bytes(plot.png)
-    paths = ReportPaths(out / "report.md", out / "report.html")
-    paths.markdown.write_text(report.markdown("plots"), encoding="utf-8")
-    paths.html.write_text(report.html(), encoding="utf-8")
-    return paths
+    return write_report(runs, out, title="r1ci demo: base vs SFT vs RL",
+                        lead_sections=[headline, _training_section(out, timings)])

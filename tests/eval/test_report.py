@@ -143,3 +143,13 @@ def test_load_run_tolerates_torn_last_line_and_keeps_run_level_facts(
     assert "Incomplete run `run`" in md and "5 of 8 planned samples" in md
     with pytest.raises(FileNotFoundError, match=r"trajectories\.jsonl"):
         load_run(tmp_path / "nowhere")
+
+
+def test_delta_formats_by_kind() -> None:
+    from r1ci.eval.report import fmt_delta
+
+    assert fmt_delta("pct", 0.25, 0.75) == "+50.0 pp"
+    assert fmt_delta("seconds", 115.0, 47.0) == "-1 min 8 s"  # not a bare "-68.00"
+    assert fmt_delta("seconds", 10.0, 12.5) == "+2.5 s"
+    assert fmt_delta("int", 3, 1) == "-2"
+    assert fmt_delta("float2", None, 1.0) == "–"

@@ -185,6 +185,8 @@ def test_bad_input_raises_clear_errors(executor: LocalExecutor) -> None:
         executor.run("print(1)", memory_mb=-5)
     with pytest.raises(TypeError, match="code must be a str"):
         executor.run(b"print(1)")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"unknown executor options \['timeout'\]"):
+        executor.run("print(1)", timeout=5)  # type: ignore[call-arg]  # a typo must not pass silently
     with pytest.raises(TypeError, match="list of code strings"):
         executor.run_many("print(1)")
     with pytest.raises(ValueError, match="unknown layers"):

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from r1ci.cli.common import OverrideOpt, fail
+
 
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Run folder; every artefact of every stage lands here.")] = Path(
@@ -16,17 +18,17 @@ def demo(
     config: Annotated[Path | None, typer.Option(help="Demo YAML (see configs/demo.yaml).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Reduced run (a few minutes on CPU): tests, smoke runs.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted demo in --out.")] = False,
-    override: Annotated[list[str] | None, typer.Option("-o", "--override", help="key=value, e.g. -o sft.train.lr=5e-5")] = None,
+    override: OverrideOpt = None,
 ) -> None:
     """Run the whole method end to end on one model and write OUT/report.html + OUT/report.md."""
+    from r1ci.config import ConfigError
     from r1ci.demo import load_demo_config, run_demo
 
-    overrides = list(override or [])
-    overrides.append(f"out={out}")
-    if model:
-        overrides.append(f"model={model}")
-    cfg = load_demo_config(config, overrides, quick=quick)
-    run_demo(cfg, resume=resume)
+    try:
+        cfg = load_demo_config(config, override, quick=quick, flags={"out": str(out), "model": model})
+        run_demo(cfg, resume=resume)
+    except (ConfigError, FileExistsError) as exc:
+        fail(exc)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from r1ci.cli.common import fail, split_commas
 from r1ci.config import ConfigError
 
 app = typer.Typer(
@@ -29,26 +30,12 @@ _FIELDS = {
 }
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
-
-
-def build_config(config: Path | None, sets: list[str], values: dict[str, Any]) -> Any:
+def _eval_config(config: Path | None, sets: list[str], values: dict[str, Any]) -> Any:
     """YAML (if any) + `--set key=value` overrides + explicit CLI options, validated as an EvalConfig."""
     from r1ci.config import load_config
     from r1ci.eval.runner import EvalConfig
 
-    cfg = load_config(EvalConfig, config, sets)
-    for option, value in values.items():
-        if value is None:
-            continue
-        *parents, leaf = _FIELDS[option].split(".")
-        node = cfg
-        for part in parents:
-            node = getattr(node, part)
-        setattr(node, leaf, value)  # validate_assignment: a bad value fails here, naming the field
-    return cfg
+    return load_config(EvalConfig, config, sets, flags={_FIELDS[k]: v for k, v in values.items()})
 
 
 def _summary(metrics: dict[str, Any]) -> Table:
@@ -103,17 +90,16 @@ def run(
         console.print(ctx.get_help())
         raise typer.Exit(0)
     values = {k: v for k, v in locals().items() if k in _FIELDS}
-    if tasks is not None:
-        values["tasks"] = [t.strip() for t in tasks.split(",") if t.strip()]
+    values["tasks"] = split_commas(tasks)
     try:
-        cfg = build_config(config, set_, values)
+        cfg = _eval_config(config, set_, values)
         from r1ci.eval.runner import evaluate
 
         folder = evaluate(cfg)
     except (ConfigError, ValueError, FileNotFoundError, KeyError, ImportError) as exc:
         # ValueError covers pydantic's ValidationError (a bad --set value); ImportError carries the
         # install hint of an optional backend (vllm, openai).
-        raise _fail(str(exc)) from None
+        fail(exc)
     metrics = json.loads((folder / "metrics.json").read_text())
     console.print(_summary(metrics))
     console.print(f"report: {folder / 'report.html'}  (and report.md, metrics.json, trajectories.jsonl)")
@@ -130,7 +116,7 @@ def report(
     try:
         folder = rebuild_report(run_dir, title=title)
     except (FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        fail(exc)
     console.print(_summary(json.loads((folder / "metrics.json").read_text())))
     console.print(f"report: {folder / 'report.html'}")
 
@@ -173,12 +159,12 @@ def compare(
     from r1ci.eval.report import FORMATS, OVERALL_ROWS, compare_runs, fmt_delta, load_run, unique_names
 
     if out is not None and out.suffix not in _COMPARE_WRITERS:
-        raise _fail(f"--out {out}: use a .md, .html or .json file name")
+        fail(f"--out {out}: use a .md, .html or .json file name")
     try:
         names = unique_names([run_a, run_b])
         runs = [load_run(run_a, names[0]), load_run(run_b, names[1])]
     except (FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        fail(exc)
     cmp = compare_runs(*runs)
     rows = {key: (label, kind) for key, label, kind in OVERALL_ROWS}
     for section, label in (("overall", "metric"), ("per_source", "source (macro)"), ("per_task", "task")):

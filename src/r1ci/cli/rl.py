@@ -8,46 +8,18 @@ calls one library function (`r1ci.train.grpo.train_grpo`, `r1ci.train.curriculum
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 
-from r1ci.config import ConfigError, apply_overrides, load_yaml
+from r1ci.cli.common import OverrideOpt, fail, split_commas
+from r1ci.config import ConfigError, load_config
 
 app = typer.Typer(help="RL: GRPO on multi-turn code-interpreter rollouts, with a multi-stage curriculum.",
                   no_args_is_help=True)
 curriculum_app = typer.Typer(help="Estimate pass rates -> improvement potentials -> stages; report them.",
                              no_args_is_help=True)
 app.add_typer(curriculum_app, name="curriculum")
-
-OverrideOpt = Annotated[
-    list[str] | None,
-    typer.Option("--override", "-o", help="Dotted key=value overriding the recipe, e.g. -o grpo.beta=0.001."),
-]
-
-
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Explicit flags win over the recipe and over -o (they are the most specific thing typed)."""
-    if value is None:
-        return
-    node = data
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-
-
-def _split_commas(items: list[str] | None) -> list[str] | None:
-    """`--tasks a,b --tasks c` -> [a, b, c] (repeatable and comma-separated both work)."""
-    if not items:
-        return None
-    return [part.strip() for item in items for part in item.split(",") if part.strip()]
-
-
-def _fail(exc: Exception) -> NoReturn:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2) from exc
-
 
 @app.command("train")
 def train(
@@ -63,19 +35,15 @@ def train(
     from r1ci.train.grpo_config import GRPOConfig
 
     try:
-        raw = apply_overrides(load_yaml(config), override)
-        _set(raw, "model", model)
-        _set(raw, "out", out)
-        _set(raw, "train.max_steps", max_steps)
-        if resume:
-            raw["resume"] = True
-        cfg = GRPOConfig.model_validate(raw)
-    except (ConfigError, ValueError) as exc:
-        _fail(exc)
+        cfg = load_config(GRPOConfig, config, override, flags={
+            "model": model, "out": out, "train.max_steps": max_steps, "resume": resume or None,
+        })
+    except ConfigError as exc:
+        fail(exc)
     try:
         final = train_grpo(cfg)
     except (FileNotFoundError, ValueError, RuntimeError, ImportError) as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(str(final))
 
 
@@ -101,21 +69,18 @@ def estimate(
     from r1ci.train.curriculum import EstimateConfig, estimate_potentials
 
     try:
-        raw = apply_overrides(load_yaml(config), override)
-        tasks, modes = _split_commas(tasks), _split_commas(modes)
-        for key, value in (("out", out), ("model", model), ("split", split), ("tasks", tasks),
-                           ("questions_per_task", questions_per_task), ("question_seed", question_seed), ("difficulty", difficulty),
-                           ("rollouts", rollouts), ("modes", modes), ("backend", backend), ("format_reward", format_reward),
-                           ("rollout.max_new_tokens", max_new_tokens), ("rollout.temperature", temperature)):
-            _set(raw, key, value)
-        raw.setdefault("rollout", {}).setdefault("temperature", 1.0)
-        cfg = EstimateConfig.model_validate(raw)
-    except (ConfigError, ValueError) as exc:
-        _fail(exc)
+        cfg = load_config(EstimateConfig, config, override, flags={
+            "out": out, "model": model, "split": split, "tasks": split_commas(tasks),
+            "questions_per_task": questions_per_task, "question_seed": question_seed, "difficulty": difficulty,
+            "rollouts": rollouts, "modes": split_commas(modes), "backend": backend, "format_reward": format_reward,
+            "rollout.max_new_tokens": max_new_tokens, "rollout.temperature": temperature,
+        })
+    except ConfigError as exc:
+        fail(exc)
     try:
         path = estimate_potentials(cfg)
     except (FileNotFoundError, ValueError, RuntimeError, ImportError, KeyError) as exc:
-        _fail(exc)
+        fail(exc)
     from r1ci.train.curriculum_report import curriculum_report
 
     curriculum_report(path)
@@ -136,6 +101,6 @@ def report(
     try:
         curriculum_report(file, out_dir=out, num_stages=stages, potential_name=potential, group_size=group_size)
     except (FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
     if out is not None:
         typer.echo(str(out / "report.html"))

@@ -8,38 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from r1ci.config import ConfigError, apply_overrides, load_yaml
+from r1ci.cli.common import OverrideOpt, fail, split_commas
+from r1ci.config import ConfigError, load_config
 
 app = typer.Typer(help="Multi-turn SFT: synthesise verified trajectories, then fine-tune on them.",
                   no_args_is_help=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML recipe (see configs/sft/).")]
-OverrideOpt = Annotated[
-    list[str] | None,
-    typer.Option("--override", "-o", help="Dotted key=value overriding the recipe, e.g. -o train.lr=2e-5."),
-]
-
-
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Explicit flags win over the recipe and over -o (they are the most specific thing typed)."""
-    if value is None:
-        return
-    node = data
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-
-
-def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2) from exc
-
-
 @app.command("synth")
 def synth(
     config: ConfigOpt = None,
@@ -58,20 +37,17 @@ def synth(
     from r1ci.train.synth import SynthConfig, synthesize
 
     try:
-        raw = apply_overrides(load_yaml(config), override)
-        for key, value in (("model", model), ("backend", backend), ("base_url", base_url), ("split", split),
-                           ("tasks", tasks), ("questions_per_task", questions_per_task),
-                           ("samples_per_question", samples_per_question), ("out", out)):
-            _set(raw, key, value)
-        if resume:
-            raw["resume"] = True
-        cfg = SynthConfig.model_validate(raw)
-    except (ConfigError, ValueError) as exc:
-        _fail(exc)
+        cfg = load_config(SynthConfig, config, override, flags={
+            "model": model, "backend": backend, "base_url": base_url, "split": split,
+            "tasks": split_commas(tasks), "questions_per_task": questions_per_task,
+            "samples_per_question": samples_per_question, "out": out, "resume": resume or None,
+        })
+    except ConfigError as exc:
+        fail(exc)
     try:
         folder = synthesize(cfg)
     except (FileExistsError, FileNotFoundError, ValueError, KeyError) as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(str(folder))
 
 
@@ -89,19 +65,14 @@ def train(
     from r1ci.train.sft import SFTConfig, train_sft
 
     try:
-        raw = apply_overrides(load_yaml(config), override)
-        _set(raw, "model", model)
-        _set(raw, "data", data)
-        _set(raw, "out", out)
-        _set(raw, "train.max_steps", max_steps)
-        if resume:
-            raw["resume"] = True
-        cfg = SFTConfig.model_validate(raw)
-    except (ConfigError, ValueError) as exc:
-        _fail(exc)
+        cfg = load_config(SFTConfig, config, override, flags={
+            "model": model, "data": data, "out": out, "train.max_steps": max_steps, "resume": resume or None,
+        })
+    except ConfigError as exc:
+        fail(exc)
     try:
         final = train_sft(cfg)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        _fail(exc)
+        fail(exc)
     if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun, print once
         typer.echo(str(final))

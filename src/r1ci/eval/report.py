@@ -127,6 +127,8 @@ def fmt_delta(kind: str, a: float | None, b: float | None) -> str:
         return f"{100 * d:+.1f} pp"
     if kind == "int":
         return f"{int(d):+d}"
+    if kind == "seconds":
+        return ("+" if d >= 0 else "-") + fmt_seconds(abs(d))
     return f"{d:+.1f}" if kind == "float1" else f"{d:+.2f}"
 
 
@@ -403,11 +405,18 @@ class ReportPaths:
 
 
 def write_report(
-    runs: Sequence[Run], out_dir: str | Path, title: str | None = None, stem: str = "report"
+    runs: Sequence[Run], out_dir: str | Path, title: str | None = None, stem: str = "report",
+    lead_sections: Sequence[Section] = (),
 ) -> ReportPaths:
-    """Write `<stem>.md` (+ `plots/*.png` beside it) and a self-contained `<stem>.html` into out_dir."""
+    """Write `<stem>.md` (+ `plots/*.png` beside it) and a self-contained `<stem>.html` into out_dir.
+
+    `lead_sections` go before the evaluation sections (the demo puts its headline and training curves there).
+    """
     out = Path(out_dir)
     report = build_report(runs, title)
+    if lead_sections:
+        report.sections[:0] = list(lead_sections)
+        report.plots = [p for sec in report.sections for p in sec.plots]
     plot_dir = out / "plots"
     plot_dir.mkdir(parents=True, exist_ok=True)
     for plot in report.plots:

@@ -14,8 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 import httpx
+from typing_extensions import Unpack
 
-from r1ci.sandbox.executor import Executor, SandboxError, check_code
+from r1ci.sandbox.executor import Executor, RunOptions, SandboxError, check_code
 from r1ci.sandbox.limits import SandboxLimits
 from r1ci.sandbox.result import ExecutionResult, Status, truncation_marker
 
@@ -47,22 +48,14 @@ class HTTPExecutor(Executor):
         self._client = httpx.Client(limits=httpx.Limits(max_connections=max_connections))
         self._pool = ThreadPoolExecutor(max_workers=max_connections, thread_name_prefix="r1ci-sandbox-http")
 
-    def submit(
-        self,
-        code: str,
-        *,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-        max_output_bytes: int | None = None,
-        session_id: str | None = None,
-        stdin: str | None = None,
-    ) -> Future[ExecutionResult]:
-        check_code(code)
+    def submit(self, code: str, **options: Unpack[RunOptions]) -> Future[ExecutionResult]:
+        check_code(code, options)
+        session_id, stdin = options.get("session_id"), options.get("stdin")
         if session_id is not None and self.flavor == "sandboxfusion":
             raise ValueError(
                 "sessions need the r1ci service (`r1ci sandbox serve`); SandboxFusion's /run_code is stateless"
             )
-        limits = self.limits.override(timeout_s, memory_mb, max_output_bytes)
+        limits = self.limits.override(options.get("timeout_s"), options.get("memory_mb"), options.get("max_output_bytes"))
         payload: dict[str, Any] = {
             "code": code,
             "language": "python",

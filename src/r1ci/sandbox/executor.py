@@ -18,9 +18,26 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
 
 from r1ci.sandbox.result import ExecutionResult
+
+
+class RunOptions(TypedDict, total=False):
+    """Per-call options of `Executor.submit/run/arun`; None (or absent) = the executor's default."""
+
+    timeout_s: float | None
+    """Wall-clock limit; the snippet is killed after it."""
+    memory_mb: int | None
+    """Address-space limit."""
+    max_output_bytes: int | None
+    """stdout/stderr are each truncated past this."""
+    session_id: str | None
+    """Run in this stateful session (variables persist across calls), created on first use."""
+    stdin: str | None
+    """Text fed to the snippet's standard input."""
 
 
 class SandboxError(RuntimeError):
@@ -31,16 +48,7 @@ class Executor(ABC):
     """Runs Python snippets in isolation. Thread-safe; use as a context manager or call close()."""
 
     @abstractmethod
-    def submit(
-        self,
-        code: str,
-        *,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-        max_output_bytes: int | None = None,
-        session_id: str | None = None,
-        stdin: str | None = None,
-    ) -> Future[ExecutionResult]:
+    def submit(self, code: str, **options: Unpack[RunOptions]) -> Future[ExecutionResult]:
         """Start running `code`; the future resolves to its ExecutionResult (never to the snippet's exception)."""
 
     @abstractmethod
@@ -54,24 +62,8 @@ class Executor(ABC):
         """What this backend is and which isolation layers it runs with."""
         return {"backend": type(self).__name__}
 
-    def run(
-        self,
-        code: str,
-        *,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-        max_output_bytes: int | None = None,
-        session_id: str | None = None,
-        stdin: str | None = None,
-    ) -> ExecutionResult:
-        return self.submit(
-            code,
-            timeout_s=timeout_s,
-            memory_mb=memory_mb,
-            max_output_bytes=max_output_bytes,
-            session_id=session_id,
-            stdin=stdin,
-        ).result()
+    def run(self, code: str, **options: Unpack[RunOptions]) -> ExecutionResult:
+        return self.submit(code, **options).result()
 
     def run_many(
         self,
@@ -93,25 +85,8 @@ class Executor(ABC):
             _wait_with_progress(futures)
         return [f.result() for f in futures]
 
-    async def arun(
-        self,
-        code: str,
-        *,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-        max_output_bytes: int | None = None,
-        session_id: str | None = None,
-        stdin: str | None = None,
-    ) -> ExecutionResult:
-        future = self.submit(
-            code,
-            timeout_s=timeout_s,
-            memory_mb=memory_mb,
-            max_output_bytes=max_output_bytes,
-            session_id=session_id,
-            stdin=stdin,
-        )
-        return await asyncio.wrap_future(future)
+    async def arun(self, code: str, **options: Unpack[RunOptions]) -> ExecutionResult:
+        return await asyncio.wrap_future(self.submit(code, **options))
 
     def __enter__(self) -> Executor:
         return self
@@ -131,9 +106,13 @@ def _wait_with_progress(futures: list[Future[ExecutionResult]]) -> None:
             bar.advance(task)
 
 
-def check_code(code: object) -> str:
+def check_code(code: object, options: RunOptions | None = None) -> str:
+    """Reject a non-string snippet, and option names that are not RunOptions (a typo must not pass silently)."""
     if not isinstance(code, str):
         raise TypeError(f"code must be a str of Python source, got {type(code).__name__}")
+    unknown = set(options or {}) - set(RunOptions.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown executor options {sorted(unknown)}; valid: {sorted(RunOptions.__annotations__)}")
     return code
 
 

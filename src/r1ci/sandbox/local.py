@@ -25,9 +25,11 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
+from typing_extensions import Unpack
+
 import r1ci
 from r1ci.sandbox import wire
-from r1ci.sandbox.executor import Executor, SandboxError, check_code
+from r1ci.sandbox.executor import Executor, RunOptions, SandboxError, check_code
 from r1ci.sandbox.forkserver import DEFAULT_PRELOAD
 from r1ci.sandbox.isolation import KERNEL_LAYERS, LAYER_HELP, Layers, remove_tree
 from r1ci.sandbox.jobs import Job, Session, error_result, killed_result, parse_meta, result_of
@@ -133,22 +135,14 @@ class LocalExecutor(Executor):
 
     # -------------------------------------------------------------------------------------- public
 
-    def submit(
-        self,
-        code: str,
-        *,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-        max_output_bytes: int | None = None,
-        session_id: str | None = None,
-        stdin: str | None = None,
-    ) -> Future[ExecutionResult]:
-        check_code(code)
+    def submit(self, code: str, **options: Unpack[RunOptions]) -> Future[ExecutionResult]:
+        check_code(code, options)
+        session_id, stdin = options.get("session_id"), options.get("stdin")
         if os.getpid() != self._owner_pid:
             raise SandboxError(
                 "this LocalExecutor belongs to the process that created it; create a new one here"
             )
-        limits = self.limits.override(timeout_s, memory_mb, max_output_bytes)
+        limits = self.limits.override(options.get("timeout_s"), options.get("memory_mb"), options.get("max_output_bytes"))
         future: Future[ExecutionResult] = Future()
         job = Job(
             id=next(self._ids),

@@ -30,7 +30,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from r1ci.config import StrictModel
 from r1ci.tasks.base import Question
@@ -551,8 +551,16 @@ class EstimateConfig(StrictModel):
     chunk_size: int = Field(32, ge=1)
     format_reward: float = Field(0.0, ge=0.0)
     """Set to the RL run's grpo.format_reward so pass rates measure the reward RL trains on."""
-    rollout: dict[str, Any] = Field(default_factory=lambda: {"temperature": 1.0, "max_new_tokens": 1024})
-    """Overrides of `RolloutConfig` for the estimate (sample at the RL temperature)."""
+    rollout: dict[str, Any] = Field(
+        default_factory=lambda: {"temperature": 1.0, "stop_at_answer": False, "max_new_tokens": 1024}
+    )
+    """Overrides of `RolloutConfig` for the estimate: sample as RL does (temperature 1, run to the end of turn)."""
+
+    @field_validator("rollout", mode="before")
+    @classmethod
+    def _keep_rl_sampling_defaults(cls, v: Any) -> Any:
+        # Setting only max_new_tokens must not drop back to greedy: pass rates are measured as RL samples.
+        return {"temperature": 1.0, "stop_at_answer": False, "max_new_tokens": 1024, **v} if isinstance(v, dict) else v
 
     @model_validator(mode="after")
     def _check_modes(self) -> EstimateConfig:

@@ -18,6 +18,9 @@ from r1ci.train.curriculum import CurriculumConfig
 from r1ci.train.logging import LoggingConfig
 from r1ci.train.sft import LoraSettings
 
+RL_ROLLOUT_DEFAULTS: dict[str, Any] = {"temperature": 1.0, "stop_at_answer": False}
+"""Where RL rollouts differ from `RolloutConfig`'s evaluation defaults (greedy, stop at the first answer)."""
+
 
 class DataSettings(StrictModel):
     """Where RL prompts come from when no curriculum estimate names them."""
@@ -130,8 +133,15 @@ class GRPOConfig(StrictModel):
     seed: int = 0
     resume: bool = False
     data: DataSettings = Field(default_factory=DataSettings)
-    rollout: RolloutConfig = Field(default_factory=lambda: RolloutConfig(temperature=1.0))
-    """Multi-turn rollouts (paper: at most 5 code turns). Sample at temperature 1 for exploration."""
+    rollout: RolloutConfig = Field(default_factory=lambda: RolloutConfig(**RL_ROLLOUT_DEFAULTS))
+    """Multi-turn rollouts (paper: at most 5 code turns). Sample at temperature 1 for exploration, and
+    run to the end-of-turn token: cutting at the first answer would hide self-checks from the reward
+    and never train the policy to stop. A recipe's `rollout:` section changes only the keys it names."""
+
+    @field_validator("rollout", mode="before")
+    @classmethod
+    def _rl_rollout_defaults(cls, v: Any) -> Any:
+        return {**RL_ROLLOUT_DEFAULTS, **v} if isinstance(v, dict) else v
     grpo: GRPOSettings = Field(default_factory=GRPOSettings)
     optim: OptimSettings = Field(default_factory=OptimSettings)
     lora: LoraSettings = Field(default_factory=LoraSettings)
