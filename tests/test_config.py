@@ -37,7 +37,7 @@ def test_unknown_key_is_an_error_naming_the_file(tmp_path: Path) -> None:
 
 
 def test_override_errors_say_how_to_fix() -> None:
-    with pytest.raises(ConfigError, match="not key=value; write e.g. train.lr=1e-5"):
+    with pytest.raises(ConfigError, match=r"not key=value; write e\.g\. train\.lr=1e-5"):
         apply_overrides({}, ["train.lr"])
     with pytest.raises(ConfigError, match="'lr' is a value, not a section"):
         apply_overrides({"lr": 1.0}, ["lr.x=2"])

@@ -62,7 +62,9 @@ class DemoConfig(StrictModel):
     rl_seed: int = 2000
     eval_max_new_tokens: int = 256
     eval_batch_size: int | None = 24
-    """Sequences generated together in evaluation (a wide batch amortises CPU forward passes)."""
+    """Sequences generated together in (greedy) evaluation: a wide batch amortises CPU forward passes.
+    Sampled rollouts (estimate, RL) keep the backend's default: their lengths vary, and a wide batch
+    waits for its longest member."""
     synth: dict[str, Any] = Field(default_factory=lambda: {"questions_per_task": 8})
     sft: dict[str, Any] = Field(
         default_factory=lambda: {
@@ -76,15 +78,16 @@ class DemoConfig(StrictModel):
     estimate: dict[str, Any] = Field(
         default_factory=lambda: {
             "questions_per_task": 4, "rollouts": 4,
-            # CPU budget: stop at the first answer (the 135M model rambles on after it); RL does the same.
-            "rollout": {"temperature": 1.0, "max_new_tokens": 300, "stop_at_answer": True},
+            # CPU budget: stop at the first answer (the 135M model rambles on after it) and cut a turn at
+            # 128 tokens (SFT turns are < 100; one rambling sample would hold its whole batch); RL does the same.
+            "rollout": {"temperature": 1.0, "max_new_tokens": 256, "max_tokens_per_turn": 128, "stop_at_answer": True},
         }
     )
     rl: dict[str, Any] = Field(
         default_factory=lambda: {
             "grpo": {"group_size": 4, "questions_per_step": 2, "micro_batch_size": 4},
             "optim": {"lr": 5e-6},
-            "rollout": {"temperature": 1.0, "max_new_tokens": 300, "stop_at_answer": True},
+            "rollout": {"temperature": 1.0, "max_new_tokens": 256, "max_tokens_per_turn": 128, "stop_at_answer": True},
             "curriculum": {"num_stages": 2, "steps_per_stage": 3},
             "train": {"max_steps": 6, "save_every": 2, "keep_checkpoints": 1},
         }
