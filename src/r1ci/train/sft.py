@@ -182,7 +182,9 @@ def make_accelerator(precision: str) -> Accelerator:
     from accelerate import Accelerator
 
     mixed = "bf16" if precision == "bf16" else "no"
-    return Accelerator(mixed_precision=mixed)
+    # accelerate treats a torchrun / `accelerate launch --multi_gpu` launch without CUDA as one process
+    # unless told it is on CPU; with cpu=True it joins the process group over gloo (multi-CPU DDP).
+    return Accelerator(mixed_precision=mixed, cpu=_launch_device_type() == "cpu")
 
 
 def load_base_model(cfg: SFTConfig, precision: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
