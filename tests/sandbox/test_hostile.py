@@ -42,14 +42,13 @@ def test_wall_clock_timeout_kills_the_process_tree(quiet: LocalExecutor) -> None
         "        time.sleep(300)\n"
         "except PermissionError:\n"
         "    pass  # no pid namespace: the guard refuses fork\n"
-        "while True:\n"
-        "    pass\n"
+        "time.sleep(300)\n"  # sleeping, not spinning: only the wall clock can end it (RLIMIT_CPU would race it)
     )
     r = quiet.run(code, timeout_s=1)
     assert r.status == "timeout" and r.timed_out and not r.ok
     assert 0.9 <= r.duration_s < 8
     assert "1s wall-clock limit" in r.stderr
-    # `quiet` then checks that neither the loop nor the sleeping child is still alive.
+    # `quiet` then checks that neither the process nor its sleeping child is still alive.
 
 
 def test_cpu_time_limit(strict: LocalExecutor) -> None:
@@ -195,7 +194,10 @@ def test_no_write_outside_the_working_directory(quiet: LocalExecutor, where: str
         assert r.status == "ok"  # /tmp *is* the private tmpfs working directory inside the sandbox
     else:
         assert r.status == "error"
-        assert "not allowed" in r.stderr or "Read-only" in r.stderr or "Permission denied" in r.stderr
+        refused = ("not allowed", "Read-only", "Permission denied")
+        if target.startswith("/tmp/"):  # a checkout under /tmp is hidden by the sandbox's private /tmp
+            refused += ("No such file or directory",)
+        assert any(msg in r.stderr for msg in refused), r.stderr
 
 
 def test_read_only_filesystem_holds_against_raw_open(quiet: LocalExecutor) -> None:
