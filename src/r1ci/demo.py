@@ -46,6 +46,13 @@ DEMO_TASKS = [
 ]
 
 
+CPU_SAMPLING: dict[str, Any] = {"temperature": 1.0, "max_new_tokens": 256, "max_tokens_per_turn": 128,
+                                "stop_at_answer": True}
+"""Sampled rollouts of the CPU demo (estimate and RL alike): stop at the first answer (the 135M model
+rambles on after it) and cut a turn at 128 tokens (SFT turns are < 100; rounds run in lock-step, so one
+rambling sample would hold its whole batch)."""
+
+
 class DemoConfig(StrictModel):
     """The demo pipeline. Sections `synth`, `sft`, `estimate`, `rl` are partial configs merged over the
     stage's own config (`SynthConfig`, `SFTConfig`, `EstimateConfig`, `GRPOConfig`), so any knob of a
@@ -78,16 +85,14 @@ class DemoConfig(StrictModel):
     estimate: dict[str, Any] = Field(
         default_factory=lambda: {
             "questions_per_task": 4, "rollouts": 4,
-            # CPU budget: stop at the first answer (the 135M model rambles on after it) and cut a turn at
-            # 128 tokens (SFT turns are < 100; one rambling sample would hold its whole batch); RL does the same.
-            "rollout": {"temperature": 1.0, "max_new_tokens": 256, "max_tokens_per_turn": 128, "stop_at_answer": True},
+            "rollout": dict(CPU_SAMPLING),
         }
     )
     rl: dict[str, Any] = Field(
         default_factory=lambda: {
             "grpo": {"group_size": 4, "questions_per_step": 2, "micro_batch_size": 4},
             "optim": {"lr": 5e-6},
-            "rollout": {"temperature": 1.0, "max_new_tokens": 256, "max_tokens_per_turn": 128, "stop_at_answer": True},
+            "rollout": dict(CPU_SAMPLING),
             "curriculum": {"num_stages": 2, "steps_per_stage": 3},
             "train": {"max_steps": 6, "save_every": 2, "keep_checkpoints": 1},
         }

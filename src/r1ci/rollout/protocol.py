@@ -66,6 +66,12 @@ MAX_TURNS_NOTICE = (
 )
 
 
+RL_SAMPLING: dict[str, object] = {"temperature": 1.0, "stop_at_answer": False}
+"""How RL and its curriculum estimate sample, where that differs from `RolloutConfig`'s evaluation
+defaults (greedy, stop at the first answer): explore at temperature 1, and run to the end of turn so
+self-checks after an answer count and the policy learns to stop."""
+
+
 class RolloutConfig(StrictModel):
     """Settings of one multi-turn rollout (defaults follow the paper where it says, else common practice)."""
 

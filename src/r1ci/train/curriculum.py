@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from r1ci.config import StrictModel
+from r1ci.rollout.protocol import RL_SAMPLING
 from r1ci.tasks.base import Question
 
 if TYPE_CHECKING:
@@ -551,16 +552,14 @@ class EstimateConfig(StrictModel):
     chunk_size: int = Field(32, ge=1)
     format_reward: float = Field(0.0, ge=0.0)
     """Set to the RL run's grpo.format_reward so pass rates measure the reward RL trains on."""
-    rollout: dict[str, Any] = Field(
-        default_factory=lambda: {"temperature": 1.0, "stop_at_answer": False, "max_new_tokens": 1024}
-    )
-    """Overrides of `RolloutConfig` for the estimate: sample as RL does (temperature 1, run to the end of turn)."""
+    rollout: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+    """Overrides of `RolloutConfig` for the estimate, over RL's sampling (`RL_SAMPLING`) and 1024 tokens."""
 
     @field_validator("rollout", mode="before")
     @classmethod
     def _keep_rl_sampling_defaults(cls, v: Any) -> Any:
         # Setting only max_new_tokens must not drop back to greedy: pass rates are measured as RL samples.
-        return {"temperature": 1.0, "stop_at_answer": False, "max_new_tokens": 1024, **v} if isinstance(v, dict) else v
+        return {**RL_SAMPLING, "max_new_tokens": 1024, **v} if isinstance(v, dict) else v
 
     @model_validator(mode="after")
     def _check_modes(self) -> EstimateConfig:

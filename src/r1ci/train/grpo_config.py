@@ -13,13 +13,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from r1ci.config import StrictModel
-from r1ci.rollout.protocol import RolloutConfig
+from r1ci.rollout.protocol import RL_SAMPLING, RolloutConfig
 from r1ci.train.curriculum import CurriculumConfig
 from r1ci.train.logging import LoggingConfig
 from r1ci.train.sft import LoraSettings
-
-RL_ROLLOUT_DEFAULTS: dict[str, Any] = {"temperature": 1.0, "stop_at_answer": False}
-"""Where RL rollouts differ from `RolloutConfig`'s evaluation defaults (greedy, stop at the first answer)."""
 
 
 class DataSettings(StrictModel):
@@ -133,15 +130,14 @@ class GRPOConfig(StrictModel):
     seed: int = 0
     resume: bool = False
     data: DataSettings = Field(default_factory=DataSettings)
-    rollout: RolloutConfig = Field(default_factory=lambda: RolloutConfig(**RL_ROLLOUT_DEFAULTS))
-    """Multi-turn rollouts (paper: at most 5 code turns). Sample at temperature 1 for exploration, and
-    run to the end-of-turn token: cutting at the first answer would hide self-checks from the reward
-    and never train the policy to stop. A recipe's `rollout:` section changes only the keys it names."""
+    rollout: RolloutConfig = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    """Multi-turn rollouts (paper: at most 5 code turns), sampled as `RL_SAMPLING` says unless the recipe
+    names a key: a recipe's `rollout:` section changes only the keys it names."""
 
     @field_validator("rollout", mode="before")
     @classmethod
     def _rl_rollout_defaults(cls, v: Any) -> Any:
-        return {**RL_ROLLOUT_DEFAULTS, **v} if isinstance(v, dict) else v
+        return {**RL_SAMPLING, **v} if isinstance(v, dict) else v
     grpo: GRPOSettings = Field(default_factory=GRPOSettings)
     optim: OptimSettings = Field(default_factory=OptimSettings)
     lora: LoraSettings = Field(default_factory=LoraSettings)
