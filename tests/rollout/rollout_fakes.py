@@ -69,7 +69,7 @@ def forced_lm(tiny_model_dir: Any, script: Callable[[str, int], str]) -> Any:
     import torch
     from transformers import AutoTokenizer, LlamaForCausalLM
 
-    from r1ci.train.tokenize import encode_text, end_of_turn_ids
+    from r1ci.rollout.tokenize import encode_text, end_of_turn_ids
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     eot = end_of_turn_ids(tok)

@@ -12,7 +12,7 @@ from r1ci.rollout import RolloutConfig, run_rollouts
 from r1ci.rollout.backends.base import GenerationRequest, SamplingParams
 from r1ci.rollout.backends.hf import HFBackend
 from r1ci.rollout.protocol import StopRules
-from r1ci.train.tokenize import encode_prompt, encode_text, trajectory_features
+from r1ci.rollout.tokenize import encode_prompt, encode_text, trajectory_features
 
 TASK = make_task()
 

@@ -15,7 +15,7 @@ from rollout_fakes import SubprocessExecutor, make_task
 from r1ci.rollout import RolloutConfig, run_rollouts
 from r1ci.rollout.backends import get_backend
 from r1ci.rollout.backends.openai import OpenAIBackend
-from r1ci.train.tokenize import encode_prompt, trajectory_features
+from r1ci.rollout.tokenize import encode_prompt, trajectory_features
 
 TASK = make_task()
 

@@ -1,4 +1,4 @@
-"""r1ci.train.tokenize: prompt/text encoding, end-of-turn detection, features of ids-less trajectories."""
+"""r1ci.rollout.tokenize: prompt/text encoding, end-of-turn detection, features of ids-less trajectories."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from r1ci.rollout.trajectory import Segment, Trajectory
-from r1ci.train.tokenize import (
+from r1ci.rollout.tokenize import (
     decode,
     encode_prompt,
     encode_text,

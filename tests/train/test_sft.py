@@ -21,7 +21,7 @@ from r1ci.train.data import (
 )
 from r1ci.train.logging import read_metrics
 from r1ci.train.sft import SFTConfig, batch_loss, masked_lm_loss, supports_logits_to_keep, train_sft
-from r1ci.train.tokenize import trajectory_features
+from r1ci.rollout.tokenize import trajectory_features
 
 
 @pytest.fixture(scope="module")

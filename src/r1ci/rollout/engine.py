@@ -39,7 +39,7 @@ from r1ci.rollout.protocol import (
 from r1ci.rollout.trajectory import Segment, StopReason, Trajectory
 from r1ci.tasks.answers import extract_answer, normalize_text
 from r1ci.tasks.base import Grade, Question, with_instruction
-from r1ci.train.tokenize import encode_prompt, encode_text
+from r1ci.rollout.tokenize import encode_prompt, encode_text
 
 Grader = Callable[[Question, str], Grade]
 OnTrajectory = Callable[[Trajectory], None]

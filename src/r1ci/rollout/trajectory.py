@@ -11,7 +11,7 @@ both views of the completion:
   backend does not report them (API backends, the scripted backend).
 
 Trajectories from API backends have no ids (`prompt_ids == completion_ids == []`);
-`r1ci.train.tokenize.trajectory_features` tokenises them exactly the way the engine would.
+`r1ci.rollout.tokenize.trajectory_features` tokenises them exactly the way the engine would.
 
 JSONL I/O is lossless: `Trajectory.from_dict(t.to_dict()) == t`.
 """

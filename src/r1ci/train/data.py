@@ -1,6 +1,6 @@
 """SFT data: trajectories -> token examples -> a deterministic plan of optimizer steps -> tensors.
 
-Tokenisation is not done here: `r1ci.train.tokenize.trajectory_features` (the one path shared with
+Tokenisation is not done here: `r1ci.rollout.tokenize.trajectory_features` (the one path shared with
 the rollout engine and GRPO) gives ids + loss mask; this module turns the mask into labels
 (-100 = no loss), splits off an eval slice, and plans batches.
 
@@ -122,7 +122,7 @@ def for_tokenizer(traj: Trajectory, tokenizer: PreTrainedTokenizerBase, stats: E
     """
     import dataclasses
 
-    from r1ci.train.tokenize import encode_prompt
+    from r1ci.rollout.tokenize import encode_prompt
 
     if not traj.prompt_ids or encode_prompt(tokenizer, traj.messages) == list(traj.prompt_ids):
         return traj
@@ -144,7 +144,7 @@ def encode_examples(
     Overlong trajectories are dropped by default: truncation cuts off the final answer, teaching the
     model to stop mid-thought; `truncate` keeps the head for users who want every prompt.
     """
-    from r1ci.train.tokenize import trajectory_features
+    from r1ci.rollout.tokenize import trajectory_features
 
     stats = EncodeStats(total=len(trajs))
     out: list[Example] = []

@@ -328,7 +328,7 @@ class TokenCounter:
     def __call__(self, traj: Trajectory) -> int:
         if traj.prompt_ids:
             return len(traj.prompt_ids) + len(traj.completion_ids)
-        from r1ci.train.tokenize import trajectory_features
+        from r1ci.rollout.tokenize import trajectory_features
 
         if self._tok is None:
             from r1ci.models import load_tokenizer

@@ -11,7 +11,7 @@ tokens/text, per-token logprobs when it has them, and why it stopped:
 
 Backends with a tokenizer (`tokenizer is not None`) return ids and text with
 `text == decode(token_ids)`; backends without one (API) return text only, and the engine then keeps
-the trajectory ids-free (`r1ci.train.tokenize.trajectory_features` tokenises it later).
+the trajectory ids-free (`r1ci.rollout.tokenize.trajectory_features` tokenises it later).
 
 `on_finish(index, text)` is called as soon as request `index` stops, possibly while others are still
 generating: the engine uses it to start that sequence's code execution early, overlapping the

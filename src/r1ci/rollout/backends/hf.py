@@ -32,7 +32,7 @@ from r1ci.rollout.backends.base import (
     SamplingParams,
     check_params,
 )
-from r1ci.train.tokenize import decode, stop_token_ids
+from r1ci.rollout.tokenize import decode, stop_token_ids
 
 if TYPE_CHECKING:
     import torch

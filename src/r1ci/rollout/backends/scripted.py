@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from r1ci.rollout.backends.base import GenerationRequest, GenerationResult, OnFinish, SamplingParams
-from r1ci.train.tokenize import decode, encode_text, end_of_turn_ids
+from r1ci.rollout.tokenize import decode, encode_text, end_of_turn_ids
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
