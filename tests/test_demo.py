@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from r1ci.cli import app
-from r1ci.demo import STAGES, load_demo_config, run_demo
+from r1ci.pipelines.demo import STAGES, load_demo_config, run_demo
 
 TINY = [
     "tasks=[number_multiply, letter_counting]",
@@ -87,7 +87,7 @@ def test_quick_demo_on_the_embedded_model(tmp_path: Path) -> None:
 
 
 def test_shipped_demo_configs_match_the_defaults_and_validate() -> None:
-    from r1ci.demo import DemoConfig, _merge
+    from r1ci.pipelines.demo import DemoConfig, _merge
     from r1ci.train.grpo_config import GRPOConfig
     from r1ci.train.sft import SFTConfig
 

@@ -22,7 +22,7 @@ def demo(
 ) -> None:
     """Run the whole method end to end on one model and write OUT/report.html + OUT/report.md."""
     from r1ci.config import ConfigError
-    from r1ci.demo import load_demo_config, run_demo
+    from r1ci.pipelines.demo import load_demo_config, run_demo
 
     try:
         cfg = load_demo_config(config, override, quick=quick, flags={"out": str(out), "model": model})

@@ -249,7 +249,7 @@ def run_demo(cfg: DemoConfig, *, resume: bool = False) -> Path:
     stage("rl", lambda r: _rl(cfg, out / "rl", sft_model, estimates, r))
     stage("eval-rl", lambda r: _eval(cfg, out / "eval-rl", str(rl_model), "ci", r))
 
-    from r1ci.demo_report import write_demo_report
+    from r1ci.pipelines.demo_report import write_demo_report
 
     paths = write_demo_report(out, timings)
     console.print(f"[bold green]demo finished[/bold green]: {paths.html} and {paths.markdown}")

@@ -1,0 +1,1 @@
+"""End-to-end pipelines: the top of the library, each chaining the stages below (eval, train) into one run."""
