@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import numbered_dirs, program_from
+from r1ci.tasks.symbench._helpers import numbered_dirs, program_from
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
 
 Plan = list[list[tuple[int, list[int]]]]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import numbered_dirs
+from r1ci.tasks.symbench._helpers import numbered_dirs
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
 
 State = dict[str, list[str]]

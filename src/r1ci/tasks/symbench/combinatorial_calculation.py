@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import (
+from r1ci.tasks.symbench._helpers import (
     MAX_ANSWER_CHARS,
     first_rejected,
     program,

@@ -2,7 +2,7 @@
 
 Each task module (one per task family) writes `sample(rng, difficulty) -> Sample` and
 `check(answer, question) -> bool | float`, and optionally a reference-data parser that reads the
-CodeSteer authors' published question set (under `r1ci.data.symbench_dir()`) into `Sample`s.
+CodeSteer authors' published question set (under `r1ci.paths.symbench_dir()`) into `Sample`s.
 The reference sets are the fixed test sets and regression data: the checker must accept their golds.
 """
 
@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from r1ci.data import symbench_dir
+from r1ci.paths import symbench_dir
 from r1ci.tasks.base import Checker, Question, Sample, Task, generated_questions, with_instruction
 
 ReferenceParser = Callable[[Path], list[Sample]]

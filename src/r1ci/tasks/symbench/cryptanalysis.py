@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import cells, read_question_folder
+from r1ci.tasks.symbench._helpers import cells, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (digits in the lock, letters in the lock, redundant extra guesses)

@@ -12,7 +12,7 @@ import random
 import re
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import first_rejected, parse_number, program, strip_wrapping
+from r1ci.tasks.symbench._helpers import first_rejected, parse_number, program, strip_wrapping
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "date_arithmetic"

@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import (
+from r1ci.tasks.symbench._helpers import (
     first_rejected,
     format_positions,
     parse_positions,
@@ -166,7 +166,7 @@ def corrupt(gold: str, q: Question) -> str:
     for i, (r, c) in enumerate(queens):
         moved = [*queens[:i], (r, (c + 1) % n), *queens[i + 1:]]
         cands.append(format_positions(moved))
-    return first_rejected(cands, lambda a: check(a, q))
+    return first_rejected(gold, q, check, cands)
 
 
 def reference_program(q: Question) -> str:

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import first_rejected, program_from
+from r1ci.tasks.symbench._helpers import first_rejected, program_from
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
 
 # difficulty -> (how many numbers, largest number, possible targets)
@@ -268,7 +268,7 @@ def corrupt(gold: str, q: Question) -> str:
                 if other != ch:
                     cands.append(gold[:i] + other + gold[i + 1:])
     cands.append(re.sub(r"\d+", "1", gold, count=1) if literals(gold)[0] != 1 else re.sub(r"\d+", "2", gold, count=1))
-    return first_rejected(cands, lambda a: check(a, q))
+    return first_rejected(gold, q, check, cands)
 
 
 def reference_program(q: Question) -> str | None:

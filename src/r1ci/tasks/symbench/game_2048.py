@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import flat, grid_text, parse_ints, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import flat, grid_text, parse_ints, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (grid size, number of moves)

@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import first_rejected, parse_number, word_problem_close
+from r1ci.tasks.symbench._helpers import first_rejected, parse_number, word_problem_close
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "gsm_hard"

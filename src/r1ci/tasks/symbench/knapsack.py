@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import first_rejected, parse_int_list, program
+from r1ci.tasks.symbench._helpers import first_rejected, parse_int_list, program
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "knapsack"

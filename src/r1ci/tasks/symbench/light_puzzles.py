@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import parse_ints, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import parse_ints, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (grid size, number of buttons, number of rounds)

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import (
+from r1ci.tasks.symbench._helpers import (
     first_rejected,
     format_positions,
     grid_text,
@@ -203,7 +203,7 @@ def corrupt(gold: str, q: Question) -> str:
     cands = [format_positions(chosen[:-1])]
     r, c = chosen[-1]
     cands += [format_positions([*chosen[:-1], ((r + dr) % n, (c + dc) % n)]) for dr, dc in ((0, 1), (1, 0))]
-    return first_rejected(cands, lambda a: check(a, q))
+    return first_rejected(gold, q, check, cands)
 
 
 TASKS = [

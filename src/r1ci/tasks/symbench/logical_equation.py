@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import (
+from r1ci.tasks.symbench._helpers import (
     first_rejected,
     parse_items,
     parse_number,

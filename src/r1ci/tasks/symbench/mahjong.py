@@ -21,7 +21,7 @@ import string
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (number of rounds, Chi allowed)

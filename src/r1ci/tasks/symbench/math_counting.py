@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from r1ci.tasks.symbench._p2_mathtask import (
+from r1ci.tasks.symbench._math_templates import (
     MathTemplate,
     make_check,
     make_corrupt,

@@ -12,7 +12,7 @@ import math
 import random
 from typing import Any
 
-from r1ci.tasks.symbench._p2_mathtask import (
+from r1ci.tasks.symbench._math_templates import (
     MathTemplate,
     make_check,
     make_corrupt,

@@ -16,7 +16,7 @@ import string
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import cells, flat, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import cells, flat, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 OPERATIONS: dict[str, str] = {

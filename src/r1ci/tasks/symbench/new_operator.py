@@ -17,7 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import (
+from r1ci.tasks.symbench._helpers import (
     first_rejected,
     numbers_close,
     parse_number,

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import sample_dirs
+from r1ci.tasks.symbench._helpers import sample_dirs
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
 
 # difficulty -> digit-length patterns to choose from

@@ -23,7 +23,7 @@ import random
 from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import first_rejected
+from r1ci.tasks.symbench._helpers import first_rejected
 from r1ci.tasks.symbench.common import symbench_task
 
 Box = tuple[float, float, float, float]  # x_start, x_end, y_start, y_end
@@ -207,7 +207,7 @@ def corrupt(gold: str, q: Question) -> str:
     m = q.metadata
     points = parse_waypoints(gold) or []
     cands = [str([tuple(m["start"]), tuple(m["end"])]), str(points[:-1])]
-    return first_rejected(cands, lambda a: check(a, q))
+    return first_rejected(gold, q, check, cands)
 
 
 TASKS = [

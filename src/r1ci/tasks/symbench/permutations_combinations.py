@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import first_rejected, parse_items, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._helpers import first_rejected, parse_items, program, read_sample, sample_dirs
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "permutations_combinations"

@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import flat, grid_text, parse_numbers, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import flat, grid_text, parse_numbers, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (matrix sizes, window sizes, pooling types, strides, value range)

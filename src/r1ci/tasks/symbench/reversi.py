@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import cells, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import cells, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (board size, opening moves played before the shown position, rounds to simulate)

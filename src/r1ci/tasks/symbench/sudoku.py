@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._puzzle_io import cells, first_rejected, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import cells, first_rejected, program_from, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 BLANKS: dict[int, tuple[int, int]] = {1: (18, 24), 2: (28, 34), 3: (38, 44), 4: (46, 52), 5: (54, 58)}
@@ -150,8 +150,8 @@ def corrupt(gold: str, q: Question) -> str:
                 wrong[r][c] = grid[r][c] % 9 + 1
                 cands.append(format_grid(wrong))
                 if len(cands) >= 3:
-                    return first_rejected(cands, lambda a: check(a, q))
-    return first_rejected(cands, lambda a: check(a, q))
+                    return first_rejected(gold, q, check, cands)
+    return first_rejected(gold, q, check, cands)
 
 
 def reference_program(q: Question) -> str:

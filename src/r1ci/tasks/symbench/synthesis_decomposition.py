@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import first_rejected, parse_int_list, program, read_sample, sample_dirs
-from r1ci.tasks.symbench._p2_rewriting import run_methods, tiered_method
+from r1ci.tasks.symbench._helpers import first_rejected, parse_int_list, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._rewriting import run_methods, tiered_method
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "synthesis_decomposition"

@@ -1,11 +1,12 @@
-"""Answer parsing, numeric comparison and reference-program plumbing shared by the part-2 SymBench tasks.
+"""Helpers shared by the SymBench task modules: reading answers, reading the published sets,
+building reference programs and near-miss corruptions.
 
-Checkers see raw model text from inside `<<<...>>>`; everything here is total (returns None on
+Checkers see raw model text from inside `<<<...>>>`; every parser here is total (returns None on
 anything it cannot read, never raises) and bounded in the work it does on hostile input, so a
-checker can validate the answer's shape itself instead of relying on `Task.grade` to swallow errors.
+checker compares values, never raw strings (`1,2,3`, `[1, 2, 3]` and `1 2 3` are the same answer).
 
-Reference programs are built from the *same* solver functions the generators use
-(`program(...)` embeds their source), so the scripted teacher and the gold answers cannot drift.
+Reference programs are built from the *same* solver functions the generators use (`program` and
+`program_from` embed their source), so the scripted teacher and the gold answers cannot drift.
 """
 
 from __future__ import annotations
@@ -22,6 +23,66 @@ from pathlib import Path
 from typing import Any
 
 from r1ci.tasks.base import Question
+
+MAX_CELLS = 5000
+"""No puzzle answer here has more cells than this; longer answers are rejected before parsing."""
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_SEP_RE = re.compile(r"[\s,;]+")
+_BRACKETS = str.maketrans({c: " " for c in "[](){}"})
+
+
+def cells(text: str) -> list[str] | None:
+    """Split a flat or row-by-row answer into cell tokens (brackets, commas, ';' and whitespace separate).
+
+    Quotes around single cells are dropped, so `["A", "B"]` and `A,B` give the same tokens.
+    """
+    if len(text) > 20 * MAX_CELLS:
+        return None
+    tokens = [t.strip("\"'`") for t in _SEP_RE.split(text.translate(_BRACKETS))]
+    tokens = [t for t in tokens if t]
+    return tokens if len(tokens) <= MAX_CELLS else None
+
+
+def parse_ints(text: str) -> list[int] | None:
+    """All cells as integers, or None if any cell is not an integer."""
+    toks = cells(text)
+    if toks is None or not all(_INT_RE.match(t) for t in toks):
+        return None
+    return [int(t) for t in toks]
+
+
+def parse_numbers(text: str) -> list[float] | None:
+    """All cells as floats (integers, decimals, exponents), or None if any cell is not a number."""
+    toks = cells(text)
+    if toks is None or not all(_NUM_RE.match(t) for t in toks):
+        return None
+    return [float(t) for t in toks]
+
+
+def parse_positions(text: str) -> list[tuple[int, int]] | None:
+    """`0 3, 1 0`, `(0,3), (1,0)` or `[[0, 3], [1, 0]]` -> [(0, 3), (1, 0)]; None on anything else."""
+    if not re.fullmatch(r"[\d\s,;()\[\]+-]*", text):
+        return None
+    nums = parse_ints(text)
+    if nums is None or len(nums) % 2:
+        return None
+    return [(nums[i], nums[i + 1]) for i in range(0, len(nums), 2)]
+
+
+def format_positions(positions: list[tuple[int, int]] | list[list[int]]) -> str:
+    """The canonical `r c, r c, ...` form the prompts ask for."""
+    return ", ".join(f"{r} {c}" for r, c in positions)
+
+
+def grid_text(grid: list[list[Any]], sep: str = ", ") -> str:
+    return "\n".join(sep.join(str(v) for v in row) for row in grid)
+
+
+def flat(grid: list[list[Any]]) -> list[Any]:
+    return [v for row in grid for v in row]
+
 
 MAX_ANSWER_CHARS = 4000
 """Longer answers are rejected outright: every legitimate answer in these tasks is far shorter."""
@@ -140,25 +201,6 @@ def program(entry: Callable[..., Any], payload: Any, helpers: Iterable[Callable[
     return "\n".join(parts) + "\n"
 
 
-def first_rejected(gold: str, q: Question, check: Callable[[str, Question], bool | float], candidates: Iterable[str]) -> str:
-    """The first candidate near-miss the checker scores 0 (corruptions must really be wrong)."""
-    for cand in candidates:
-        if cand != gold and not float(check(cand, q)):
-            return cand
-    raise RuntimeError(f"no rejected corruption found for {q.id}; add a stronger candidate")
-
-
-def sample_dirs(folder: Path) -> list[Path]:
-    """`sample_*` folders of a published task in numeric order (`sample_2` before `sample_10`)."""
-    if not folder.is_dir():
-        raise FileNotFoundError(f"reference folder {folder} is missing; check R1CI_DATA_DIR points at the shared data")
-
-    def key(p: Path) -> tuple[int, ...]:
-        return tuple(int(x) for x in re.findall(r"\d+", p.name))
-
-    return sorted((p for p in folder.glob("sample_*") if p.is_dir()), key=key)
-
-
 def read_sample(d: Path) -> tuple[str, Any]:
     """(question text, parsed solution.json) of one published sample folder."""
     return (d / "question.txt").read_text(encoding="utf-8"), json.loads((d / "solution.json").read_text(encoding="utf-8"))
@@ -208,3 +250,70 @@ def solution_program(code: str, values: dict[str, Any]) -> str:
     """The reference program for a template question: preamble, the drawn values, the solution, print."""
     assignments = "\n".join(f"{k} = {v!r}" for k, v in values.items())
     return f"{MATH_PREAMBLE}\n{assignments}\n{code}\nprint(fmt(result))\n"
+
+
+def sample_dirs(folder: Path) -> list[Path]:
+    """`sample_<i>` (or `sample_<i>_<j>...`) folders of a published task in numeric order
+    (`sample_2` before `sample_10`); a missing folder is an error, never an empty reference set."""
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"SymBench reference folder {folder} not found; point R1CI_DATA_DIR at a folder holding "
+            "symbench/dataset_gather (github.com/yongchao98/CodeSteer-v1.0, folder dataset_gather)"
+        )
+    found = [p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"sample(_\d+)+", p.name)]
+    return sorted(found, key=lambda p: tuple(int(x) for x in re.findall(r"\d+", p.name)))
+
+
+def first_rejected(
+    gold: str, q: Question, check: Callable[[str, Question], bool | float], candidates: Iterable[str]
+) -> str:
+    """The first candidate near-miss the checker scores 0 (a checker that raises also scores 0):
+    corruptions must really be wrong, not merely different."""
+    for cand in candidates:
+        if cand == gold:
+            continue
+        try:
+            if float(check(cand, q)) == 0.0:
+                return cand
+        except Exception:
+            return cand
+    raise RuntimeError(f"no rejected corruption found for {q.id}; add a stronger candidate")
+
+
+def read_question_folder(folder: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(question text, solution.json) for each `sample_<i>` folder, in numeric order.
+
+    Raises a clear error when the folder is missing, since a silent empty reference set would
+    make every regression check vacuous.
+    """
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"SymBench reference folder {folder} not found; point R1CI_DATA_DIR at a folder holding "
+            "symbench/dataset_gather (github.com/yongchao98/CodeSteer-v1.0, folder dataset_gather)"
+        )
+    out = []
+    for d in sample_dirs(folder):
+        question = (d / "question.txt").read_text(encoding="utf-8").strip()
+        solution = json.loads((d / "solution.json").read_text(encoding="utf-8"))
+        out.append((question, solution))
+    return out
+
+
+def numbered_dirs(folder: Path, prefix: str) -> list[Path]:
+    """Sub-folders named `<prefix><i>` in numeric order (e.g. `BoxLift0`, `pg_state12`)."""
+    pat = re.compile(re.escape(prefix) + r"(\d+)")
+    found = [p for p in folder.iterdir() if p.is_dir() and pat.fullmatch(p.name)]
+    return sorted(found, key=lambda p: int(pat.fullmatch(p.name).group(1)))  # type: ignore[union-attr]
+
+
+def program_from(functions: list[Callable[..., Any]], call: str, imports: str = "") -> str:
+    """A standalone Python program: the given pure functions' source plus `print(<call>)`.
+
+    Reference programs reuse the generators' own solvers, so the scripted teacher and the checker
+    can never disagree about the rules. The functions must use only the standard library.
+    """
+    # annotations stay unevaluated, so type aliases of the task module need not exist in the program
+    parts = ["from __future__ import annotations", *([imports.strip()] if imports.strip() else [])]
+    parts += [textwrap.dedent(inspect.getsource(f)).strip() for f in functions]
+    parts.append(f"print({call})")
+    return "\n\n\n".join(parts) + "\n"

@@ -14,7 +14,7 @@ import math
 import re
 from fractions import Fraction
 
-from r1ci.tasks.symbench._p2_helpers import numbers_close, strip_wrapping
+from r1ci.tasks.symbench._helpers import numbers_close, strip_wrapping
 
 Value = Fraction | float | tuple
 _MAX_CHARS = 300

@@ -30,9 +30,9 @@ from r1ci.tasks.symbench import (
     string_synthesis,
     synthesis_decomposition,
 )
-from r1ci.tasks.symbench._p2_helpers import run_solution
-from r1ci.tasks.symbench._p2_mathtask import format_gold
-from r1ci.tasks.symbench._p2_rewriting import run_methods
+from r1ci.tasks.symbench._helpers import run_solution
+from r1ci.tasks.symbench._math_templates import format_gold
+from r1ci.tasks.symbench._rewriting import run_methods
 
 
 def q(module: Any, metadata: dict[str, Any], answer: str | None) -> Question:

@@ -30,7 +30,7 @@ from r1ci.tasks.symbench import (
     reversi,
     sudoku,
 )
-from r1ci.tasks.symbench._puzzle_io import cells, parse_ints, parse_numbers, parse_positions
+from r1ci.tasks.symbench._helpers import cells, parse_ints, parse_numbers, parse_positions
 
 
 def q(task: str, **meta: Any) -> Question:

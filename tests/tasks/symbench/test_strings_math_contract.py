@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from r1ci.data import symbench_dir
+from r1ci.paths import symbench_dir
 from r1ci.tasks.answers import ANSWER_INSTRUCTION
 from r1ci.tasks.base import Question, Task
 from r1ci.tasks.symbench.common import DIFFICULTIES, reference_questions

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from r1ci.tasks.symbench._p2_helpers import (
+from r1ci.tasks.symbench._helpers import (
     numbers_close,
     parse_int_list,
     parse_items,
@@ -18,7 +18,7 @@ from r1ci.tasks.symbench._p2_helpers import (
     program,
     word_problem_close,
 )
-from r1ci.tasks.symbench._p2_mathexpr import boxed, math_answer_matches, parse_math
+from r1ci.tasks.symbench._math_answers import boxed, math_answer_matches, parse_math
 
 
 @pytest.mark.parametrize(("text", "value"), [

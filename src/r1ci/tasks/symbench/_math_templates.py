@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._p2_helpers import first_rejected, run_solution, solution_program
-from r1ci.tasks.symbench._p2_mathexpr import boxed, math_answer_matches, parse_math
+from r1ci.tasks.symbench._helpers import first_rejected, run_solution, solution_program
+from r1ci.tasks.symbench._math_answers import boxed, math_answer_matches, parse_math
 
 
 @dataclass(frozen=True)
