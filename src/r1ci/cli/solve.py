@@ -12,11 +12,66 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
 
+from r1ci.rollout.backends import BACKENDS, Backend, get_backend
+from r1ci.rollout.engine import ExecutorLike, OnSegment, run_rollouts
 from r1ci.rollout.protocol import RolloutConfig, find_code_block
 from r1ci.rollout.trajectory import Segment, Trajectory
+from r1ci.tasks.answers import extract_answer, normalize_text
+from r1ci.tasks.base import Grade, Question, with_instruction
 
 console = Console()
 _OUTPUT_RE = re.compile(r"```output\n(.*?)\n```\n?(.*)", re.DOTALL)
+
+
+# Flags each backend understands; any other backend flag given is an error, not silently ignored.
+_BACKEND_FLAGS: dict[str, set[str]] = {
+    "hf": {"device"},
+    "vllm": set(),
+    "openai": {"base_url", "api", "api_key_env", "tokenizer", "concurrency"},
+    "scripted": {"script"},
+}
+
+
+def backend_from_flags(name: str, model: str, **flags: str | int | None) -> Backend:
+    """`get_backend` from the command's flat flags (None = not given)."""
+    if name not in _BACKEND_FLAGS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}")
+    given = {k: v for k, v in flags.items() if v is not None}
+    wrong = sorted(k for k in given if k not in _BACKEND_FLAGS[name])
+    if wrong:
+        names = ", ".join("--" + k.replace("_", "-") for k in wrong)
+        raise ValueError(f"{names} do(es) not apply to the {name} backend")
+    return get_backend(name, model, **given)
+
+
+def adhoc_grader(question: Question, model_text: str) -> Grade:
+    """For a free-form question: exact match (case/space-insensitive) against `question.answer` if given."""
+    extracted = extract_answer(model_text)
+    if question.answer is None:
+        return Grade(0.0, "no gold answer given", extracted)
+    if extracted is None:
+        return Grade(0.0, "no <<<answer>>> found in completion", None)
+    ok = normalize_text(extracted) == normalize_text(question.answer)
+    return Grade(1.0 if ok else 0.0, "correct" if ok else "wrong", extracted)
+
+
+def solve(
+    backend: Backend,
+    question: str,
+    cfg: RolloutConfig,
+    *,
+    answer: str | None = None,
+    executor: ExecutorLike | None = None,
+    on_segment: OnSegment | None = None,
+) -> Trajectory:
+    """One free-form question through the full loop. The answer-format instruction is appended unless
+    the question already asks for `<<<...>>>`."""
+    prompt = question if "<<<" in question else with_instruction(question)
+    q = Question(id="adhoc/0", task="adhoc", prompt=prompt, answer=answer, metadata={"source": "adhoc"})
+    (traj,) = run_rollouts(
+        backend, [q], cfg, executor=executor, grader=adhoc_grader, progress=False, on_segment=on_segment
+    )
+    return traj
 
 
 def _model_panel(seg: Segment, turn: int) -> Panel:
@@ -79,18 +134,15 @@ def register(app: typer.Typer) -> None:
         json_out: Path | None = typer.Option(None, help="Also write the trajectory as JSON here."),
     ) -> None:
         """Run one question interactively: each model turn, code block and interpreter output as it happens."""
-        from r1ci.rollout.backends import backend_from_cli
-        from r1ci.rollout.engine import solve
-
         try:
             cfg = RolloutConfig(
                 mode=mode, max_code_turns=max_turns, temperature=temperature,
                 max_new_tokens=max_new_tokens, max_tokens_per_turn=max_tokens_per_turn,
             )
             with console.status(f"loading {backend} backend ({model})"):
-                be = backend_from_cli(
-                    backend, model, device=device, base_url=base_url, api=api, api_key_env=api_key_env,
-                    tokenizer=tokenizer, script=script,
+                be = backend_from_flags(
+                    backend, model, device=device, base_url=base_url, api=None if api == "chat" else api,
+                    api_key_env=api_key_env, tokenizer=tokenizer, script=script,
                 )
         except (ValueError, ImportError, FileNotFoundError) as exc:
             console.print(f"[red]error:[/] {exc}")

@@ -36,10 +36,10 @@ from r1ci.rollout.protocol import (
     max_turns_notice,
     stop_rules,
 )
-from r1ci.rollout.trajectory import Segment, StopReason, Trajectory
-from r1ci.tasks.answers import extract_answer, normalize_text
-from r1ci.tasks.base import Grade, Question, with_instruction
 from r1ci.rollout.tokenize import encode_prompt, encode_text
+from r1ci.rollout.trajectory import Segment, StopReason, Trajectory
+from r1ci.tasks.answers import extract_answer
+from r1ci.tasks.base import Grade, Question
 
 Grader = Callable[[Question, str], Grade]
 OnTrajectory = Callable[[Trajectory], None]
@@ -461,32 +461,3 @@ def run_rollouts(
         on_trajectory=on_trajectory,
     )
 
-
-def adhoc_grader(question: Question, model_text: str) -> Grade:
-    """For a free-form question: exact match (case/space-insensitive) against `question.answer` if given."""
-    extracted = extract_answer(model_text)
-    if question.answer is None:
-        return Grade(0.0, "no gold answer given", extracted)
-    if extracted is None:
-        return Grade(0.0, "no <<<answer>>> found in completion", None)
-    ok = normalize_text(extracted) == normalize_text(question.answer)
-    return Grade(1.0 if ok else 0.0, "correct" if ok else "wrong", extracted)
-
-
-def solve(
-    backend: Backend,
-    question: str,
-    cfg: RolloutConfig,
-    *,
-    answer: str | None = None,
-    executor: ExecutorLike | None = None,
-    on_segment: OnSegment | None = None,
-) -> Trajectory:
-    """One free-form question through the full loop (what `r1ci solve` runs). The answer-format
-    instruction is appended unless the question already asks for `<<<...>>>`."""
-    prompt = question if "<<<" in question else with_instruction(question)
-    q = Question(id="adhoc/0", task="adhoc", prompt=prompt, answer=answer, metadata={"source": "adhoc"})
-    (traj,) = run_rollouts(
-        backend, [q], cfg, executor=executor, grader=adhoc_grader, progress=False, on_segment=on_segment
-    )
-    return traj

@@ -67,39 +67,6 @@ def get_backend(name: str, model: str = "default", **opts: Any) -> Backend:
 
 
 
-def backend_from_cli(
-    name: str,
-    model: str = "default",
-    *,
-    device: str | None = None,
-    base_url: str | None = None,
-    api: str = "chat",
-    api_key_env: str | None = None,
-    tokenizer: str | None = None,
-    script: str | None = None,
-    concurrency: int | None = None,
-) -> Backend:
-    """`get_backend` from the CLI's flat flags: each backend gets only the options it understands,
-    and a flag that does not apply to the chosen backend is an error (not silently ignored)."""
-    given = {
-        "device": device, "base_url": base_url, "api_key_env": api_key_env, "tokenizer": tokenizer,
-        "script": script, "concurrency": concurrency, "api": None if api == "chat" else api,
-    }
-    accepted = {
-        "hf": {"device"},
-        "vllm": set(),
-        "openai": {"base_url", "api", "api_key_env", "tokenizer", "concurrency"},
-        "scripted": {"script"},
-    }.get(name)
-    if accepted is None:
-        raise ValueError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}")
-    wrong = sorted(k for k, v in given.items() if v is not None and k not in accepted)
-    if wrong:
-        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
-        raise ValueError(f"{flags} do(es) not apply to the {name} backend")
-    return get_backend(name, model, **{k: v for k, v in given.items() if v is not None})
-
-
 __all__ = [
     "BACKENDS",
     "Backend",
@@ -108,6 +75,5 @@ __all__ = [
     "GenerationResult",
     "OnFinish",
     "SamplingParams",
-    "backend_from_cli",
     "get_backend",
 ]
