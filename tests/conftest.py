@@ -48,7 +48,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) 
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
-    from r1ci.data import data_root as root
+    from r1ci.paths import data_root as root
 
     path = root()
     if not (path / "bbh").exists():

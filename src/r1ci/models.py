@@ -14,18 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from r1ci.paths import cache_dir
+
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DEFAULT_MODEL = "default"
 _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def cache_dir() -> Path:
-    root = Path(os.environ.get("R1CI_CACHE", Path.home() / ".cache" / "r1ci"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def embedded_gguf_path() -> Path:

@@ -5,7 +5,7 @@ without replacement (a fixed permutation per (task, seed), so the first k questi
 whatever n is); n larger than the task's example count returns every example. Question ids are
 `bbh_<stem>/<example index>`, the same whatever the seed.
 
-Data: `<data root>/bbh/bbh/<stem>.json` (see `r1ci.data`). When it is missing, the public file
+Data: `<data root>/bbh/bbh/<stem>.json` (see `r1ci.paths`). When it is missing, the public file
 (github.com/suzgunmirac/BIG-Bench-Hard, folder bbh/) is downloaded once into the r1ci cache.
 
 Answers are compared after a per-task normalisation, so the form the model chooses does not cost it
@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from r1ci.data import bbh_dir
+from r1ci.paths import bbh_dir
 from r1ci.tasks.base import Question, Task, with_instruction
 
 BBH_URL = "https://raw.githubusercontent.com/suzgunmirac/BIG-Bench-Hard/main/bbh/{stem}.json"
@@ -245,7 +245,7 @@ class BBHDataError(RuntimeError):
 
 
 def _cache_bbh_dir() -> Path:
-    from r1ci.models import cache_dir
+    from r1ci.paths import cache_dir
 
     return cache_dir() / "data" / "bbh" / "bbh"
 
@@ -271,7 +271,7 @@ def _validate(data: Any, where: str) -> list[dict[str, str]]:
 
 
 def data_file(stem: str, data_dir: Path | None = None) -> Path:
-    """The task's JSON file: in `data_dir` (default `r1ci.data.bbh_dir()`), else the cache, else downloaded."""
+    """The task's JSON file: in `data_dir` (default `r1ci.paths.bbh_dir()`), else the cache, else downloaded."""
     local = (data_dir or bbh_dir()) / f"{stem}.json"
     if local.exists():
         return local

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from r1ci.data import bbh_dir, data_root
+from r1ci.paths import bbh_dir, data_root
 from r1ci.tasks import registry
 from r1ci.tasks.splits import SPLITS, active_split
 

@@ -1,4 +1,7 @@
-"""Where reference data lives: `$R1CI_DATA_DIR`, else `../shared/data` beside a source checkout, else the cache.
+"""Where r1ci keeps files: the cache (`$R1CI_CACHE`, default `~/.cache/r1ci`) and the reference data
+(`$R1CI_DATA_DIR`, else `../shared/data` beside a source checkout, else `<cache>/data`).
+
+The bottom layer: it imports nothing from r1ci, so tasks, models and the trainers can all use it.
 
 Layout under the data root (the public repositories' own layouts):
     bbh/bbh/<task>.json                       suzgunmirac/BIG-Bench-Hard, folder bbh/
@@ -10,9 +13,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from r1ci.models import cache_dir
-
 _REPO_SIBLING = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("R1CI_CACHE", Path.home() / ".cache" / "r1ci"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def data_root() -> Path:
