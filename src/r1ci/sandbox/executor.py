@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -118,42 +119,44 @@ def check_code(code: object, options: RunOptions | None = None) -> str:
 
 # ------------------------------------------------------------------------------------------- registry
 
-# Each entry: (predicate on the spec string, factory(spec, **options)). First match wins.
-_BACKENDS: list[tuple[str, Callable[[str], bool], Callable[..., Executor]]] = []
+# name -> (predicate on the spec string, "module:Class", spec -> constructor arguments). Classes are
+# dotted paths imported on use, so this module imports no backend at all: no cycle with the backends
+# (which import `Executor` from here), and the local pool never drags in httpx, nor the client the fork server.
+_Backend = tuple[Callable[[str], bool], str, Callable[[str], dict[str, Any]]]
+_BACKENDS: dict[str, _Backend] = {
+    "local": (lambda s: s == "local", "r1ci.sandbox.local:LocalExecutor", lambda _s: {}),
+    "sandboxfusion:URL": (
+        lambda s: s.startswith("sandboxfusion:"),
+        "r1ci.sandbox.client:HTTPExecutor",
+        lambda s: {"url": s.removeprefix("sandboxfusion:"), "flavor": "sandboxfusion"},
+    ),
+    "http(s)://URL": (
+        lambda s: s.startswith(("http://", "https://")),
+        "r1ci.sandbox.client:HTTPExecutor",
+        lambda s: {"url": s, "flavor": "r1ci"},
+    ),
+}
 
 
-def register_backend(name: str, matches: Callable[[str], bool], factory: Callable[..., Executor]) -> None:
-    _BACKENDS.append((name, matches, factory))
+def register_backend(
+    name: str,
+    matches: Callable[[str], bool],
+    cls: str,
+    spec_args: Callable[[str], dict[str, Any]] = lambda _s: {},
+) -> None:
+    """Add a backend: `cls` is "module:Class", built as Class(**spec_args(spec), **options)."""
+    _BACKENDS[name] = (matches, cls, spec_args)
 
 
 def get_executor(spec: str = "local", **options: Any) -> Executor:
     """A new executor for `spec`: "local", "http(s)://HOST:PORT" or "sandboxfusion:http(s)://HOST:PORT"."""
-    _ensure_builtin_backends()
-    for _name, matches, factory in _BACKENDS:
+    for matches, cls, spec_args in _BACKENDS.values():
         if matches(spec):
-            return factory(spec, **options)
-    known = ", ".join(name for name, _, _ in _BACKENDS)
+            module, _, name = cls.partition(":")
+            return getattr(importlib.import_module(module), name)(**spec_args(spec), **options)
     raise ValueError(
-        f"unknown sandbox executor {spec!r}; use one of: {known} "
+        f"unknown sandbox executor {spec!r}; use one of: {', '.join(_BACKENDS)} "
         "(e.g. 'local', 'http://127.0.0.1:8080', 'sandboxfusion:http://host:8080')"
-    )
-
-
-def _ensure_builtin_backends() -> None:
-    if _BACKENDS:
-        return
-    from r1ci.sandbox import client, local
-
-    register_backend("local", lambda s: s == "local", lambda _s, **o: local.LocalExecutor(**o))
-    register_backend(
-        "sandboxfusion:URL",
-        lambda s: s.startswith("sandboxfusion:"),
-        lambda s, **o: client.HTTPExecutor(s.removeprefix("sandboxfusion:"), flavor="sandboxfusion", **o),
-    )
-    register_backend(
-        "http(s)://URL",
-        lambda s: s.startswith(("http://", "https://")),
-        lambda s, **o: client.HTTPExecutor(s, flavor="r1ci", **o),
     )
 
 

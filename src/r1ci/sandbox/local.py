@@ -16,7 +16,6 @@ import logging
 import os
 import selectors
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,14 +26,14 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-import r1ci
 from r1ci.sandbox import wire
 from r1ci.sandbox.executor import Executor, RunOptions, SandboxError, check_code
 from r1ci.sandbox.forkserver import DEFAULT_PRELOAD
-from r1ci.sandbox.isolation import KERNEL_LAYERS, LAYER_HELP, Layers, remove_tree
+from r1ci.sandbox.isolation import KERNEL_LAYERS, LAYER_HELP, Layers
 from r1ci.sandbox.jobs import Job, Session, error_result, killed_result, parse_meta, result_of
 from r1ci.sandbox.limits import SandboxLimits
 from r1ci.sandbox.result import BoundedBuffer, ExecutionResult
+from r1ci.sandbox.server_process import ServerProcess, server_environment  # noqa: F401 - re-exported
 
 log = logging.getLogger("r1ci.sandbox")
 
@@ -123,7 +122,7 @@ class LocalExecutor(Executor):
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         # reactor-thread state
         self._sel: selectors.BaseSelector | None = None
-        self._server: subprocess.Popen[bytes] | None = None
+        self._server: ServerProcess | None = None
         self._sock: socket.socket | None = None
         self._running: dict[int, Job] = {}  # one-shots whose child has not been reaped yet, by job id
         self._sessions: dict[str, Session] = {}
@@ -252,66 +251,21 @@ class LocalExecutor(Executor):
             os.write(self._wake_w, b"x")
 
     def _spawn_server(self) -> None:
-        parent_sock, child_sock = wire.socketpair()
-        config = dict(self._config, parent_pid=os.getpid())
-        # The server imports what this process can import (same sys.path, r1ci's own source first),
-        # while -I keeps PYTHON* variables and the user site out of it.
-        src_dir = os.path.dirname(os.path.dirname(os.path.abspath(r1ci.__file__)))
-        paths = [src_dir] + [p for p in sys.path if p and os.path.isdir(p) and p != src_dir]
-        boot = (
-            f"import sys; sys.path[:0] = [p for p in {paths!r} if p not in sys.path]; "
-            f"from r1ci.sandbox.forkserver import main; main({child_sock.fileno()}, sys.argv[1])"
-        )
-        try:
-            self._server = subprocess.Popen(
-                [sys.executable, "-I", "-c", boot, json.dumps(config)],
-                pass_fds=[child_sock.fileno()],
-                env=server_environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                cwd="/",
-            )
-        finally:
-            child_sock.close()
-        parent_sock.settimeout(self._startup_timeout_s)
-        try:
-            got = wire.recv(parent_sock)
-        except (TimeoutError, OSError) as exc:
-            raise SandboxError(f"the fork server did not report ready: {exc}") from exc
-        if got is None or got[0].get("op") != "ready":
-            detail = got[0].get("error", "") if got else "it exited (see its traceback above)"
-            raise SandboxError(f"the fork server failed to start: {detail}")
-        self._server_info = got[0]
-        parent_sock.settimeout(None)
-        self._sock = parent_sock
+        self._server = ServerProcess.start(self._config, self._startup_timeout_s)
+        self._server_info = self._server.info
+        self._sock = self._server.sock
         assert self._sel is not None
-        self._sel.register(parent_sock, selectors.EVENT_READ, ("server", None))
+        self._sel.register(self._sock, selectors.EVENT_READ, ("server", None))
         _warn_missing_layers(Layers.from_dict(self._server_info["layers"]), self._server_info["warnings"])
 
     def _stop_server(self) -> None:
-        if self._sock is not None:
+        if self._server is not None:
             assert self._sel is not None
             with contextlib.suppress(KeyError, ValueError):
-                self._sel.unregister(self._sock)
-            with contextlib.suppress(OSError):
-                wire.send(self._sock, {"op": "shutdown"})
-            self._sock.close()
-            self._sock = None
-        self._reap_server(timeout_s=10)
-
-    def _reap_server(self, timeout_s: float) -> None:
-        """Wait for the server process; remove its working directories if it could not (it was killed)."""
-        if self._server is not None:
-            try:
-                self._server.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self._server.kill()
-                self._server.wait()
-            self._server = None
-        root = self._server_info.get("workroot")
-        if root and os.path.isdir(root):
-            time.sleep(0.05)  # its spares die with it (PR_SET_PDEATHSIG); let them go first
-            remove_tree(root)
+                self._sel.unregister(self._server.sock)
+            self._server.stop()
+        self._server = None
+        self._sock = None
 
     # ------------------------------------------------------------------------------------ the loop
 
@@ -645,7 +599,9 @@ class LocalExecutor(Executor):
             self._sel.unregister(self._sock)
         self._sock.close()
         self._sock = None
-        self._reap_server(timeout_s=5)
+        if self._server is not None:
+            self._server.reap(timeout_s=5)
+            self._server = None
         self._drop_spares()
         for job in list(self._running.values()):
             self._force_finish(job, "r1ci sandbox: the fork server died during this execution")
@@ -773,23 +729,6 @@ class LocalExecutor(Executor):
         if job.future.done():
             return
         job.future.set_result(killed_result(job, note))
-
-
-def server_environment() -> dict[str, str]:
-    """The fork server's whole environment: nothing secret is inherited, so no child can leak it."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": "/",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "MPLBACKEND": "Agg",
-    }
-    for name in ("LD_LIBRARY_PATH", "TZ"):
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
 
 
 def _warn_missing_layers(layers: Layers, warnings: list[str]) -> None:
