@@ -32,16 +32,24 @@ def test_compare_prints_and_writes_both_runs_and_deltas(
     assert "a/run" in res.output and "b/run" in res.output
     assert "+20.0 pp" in res.output  # overall accuracy 50% -> 70%
     assert "+100.0 pp" in res.output  # beta
+    # 5 shared questions, one flips (beta): McNemar b=0, c=1 -> p = 1; the interval touches 0.
+    assert "paired on 5 shared questions: accuracy inside the noise" in " ".join(res.output.split())
     md = out.read_text()
-    assert "| beta | symbench | 0.0% | 100.0% | +100.0 pp |" in md
-    assert "| accuracy (mean reward over samples) | 50.0% | 70.0% | +20.0 pp |" in md
+    # Wilson: 0/1 -> [0, 79.3], 1/1 -> [20.7, 100]; the paired Δ of one question is that question's flip.
+    assert "| beta | symbench | 0.0% [0.0, 79.3] | 100.0% [20.7, 100.0] | +100.0 pp [+100.0, +100.0] |" in md
+    # Wilson 2.5/5 and 3.5/5; paired bootstrap of the per-question differences (0,0,1,0,0).
+    assert "| accuracy (mean reward over samples) | 50.0% [17.0, 83.0] | 70.0% [29.9, 92.7] | +20.0 pp [+0.0, +60.0] |" in md
+    assert "| b/run − a/run | 5 |" in md and "| 0 / 1 | 1 | inside the noise" in md
     assert (tmp_path / "cmp-plots" / "accuracy_per_task.png").exists()
 
     js = tmp_path / "cmp.json"
     assert runner.invoke(app, ["eval", "compare", str(a), str(b), "--out", str(js)]).exit_code == 0
     data = json.loads(js.read_text())
-    assert data["per_task"]["beta"] == {"a": 0.0, "b": 1.0, "delta": 1.0}
+    beta = data["per_task"]["beta"]
+    assert (beta["a"], beta["b"], beta["delta"], beta["delta_ci"], beta["shared_questions"]) == (0.0, 1.0, 1.0, [1.0, 1.0], 1)
     assert abs(data["overall"]["accuracy"]["delta"] - 0.2) < 1e-9
+    assert data["paired"]["b_better"] == 1 and data["paired"]["a_better"] == 0 and data["paired"]["p_value"] == 1.0
+    assert data["paired"]["significant"] is False and data["paired"]["verdict"].startswith("inside the noise")
 
     html = tmp_path / "cmp.html"
     assert runner.invoke(app, ["eval", "compare", str(a), str(b), "--out", str(html)]).exit_code == 0

@@ -61,11 +61,15 @@ def test_report_numbers_recomputed_from_jsonl(
         "tasks": str(len(by_task)),
     }
     for label, value in expected.items():
-        assert _row(overall, label)[1] == value, label
+        assert _row(overall, label)[1].split(" [")[0] == value, label
 
+    # Wilson intervals by hand: 2.5/5 samples -> [17.0, 83.0]; alpha 1/2 -> [9.5, 90.5]; beta 0/1 -> [0.0, 79.3]
+    assert _row(overall, "accuracy (mean reward over samples)")[1] == "50.0% [17.0, 83.0]"
     per_task = _section(md, "Accuracy per task")
+    assert _row(per_task, "alpha")[2] == "50.0% [9.5, 90.5]"
+    assert _row(per_task, "beta")[2] == "0.0% [0.0, 79.3]"
     for task, acc in task_acc.items():
-        assert _row(per_task, task)[2] == _pct(acc)
+        assert _row(per_task, task)[2].split(" [")[0] == _pct(acc)
 
     per_source = _section(md, "Accuracy per source")
     source_tasks: dict[str, list[str]] = defaultdict(list)
@@ -74,7 +78,9 @@ def test_report_numbers_recomputed_from_jsonl(
     for src, tasks in source_tasks.items():
         row = _row(per_source, src)
         assert row[1] == str(len(tasks))
-        assert row[2] == _pct(sum(task_acc[t] for t in tasks) / len(tasks))
+        assert row[2].split(" [")[0] == _pct(sum(task_acc[t] for t in tasks) / len(tasks))
+        lo, hi = (float(x) for x in row[2].split("[")[1].rstrip("]").split(","))
+        assert lo <= 100 * sum(task_acc[t] for t in tasks) / len(tasks) <= hi
 
     stops = _section(md, "Stop reasons")
     for reason in {r["stop_reason"] for r in recs}:
@@ -94,7 +100,7 @@ def test_html_is_self_contained(tmp_path: Path, records: list[dict[str, Any]], w
     images = re.findall(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 4
     assert all(base64.b64decode(b)[:4] == b"\x89PNG" for b in images)
-    assert "<td>50.0%</td>" in html  # overall accuracy of the sample records
+    assert "<td>50.0% [17.0, 83.0]</td>" in html  # overall accuracy of the sample records, Wilson interval
 
 
 def test_side_by_side_runs_show_deltas(records: list[dict[str, Any]]) -> None:
@@ -105,8 +111,15 @@ def test_side_by_side_runs_show_deltas(records: list[dict[str, Any]]) -> None:
     trained = Run("grpo", compute_metrics(better))
     md = build_report([base, trained]).markdown(plot_dir=None)
     assert "| task | source | base | grpo | Δ (grpo − base) |" in md
-    assert _row(_section(md, "Accuracy per task"), "beta")[2:] == ["0.0%", "100.0%", "+100.0 pp"]
-    assert _row(_section(md, "Overall"), "accuracy (mean reward over samples)")[1:] == ["50.0%", "70.0%", "+20.0 pp"]
+    # Runs built from metrics alone (no records) cannot be paired: Δ without an interval.
+    assert _row(_section(md, "Accuracy per task"), "beta")[2:] == ["0.0% [0.0, 79.3]", "100.0% [20.7, 100.0]", "+100.0 pp"]
+    assert _row(_section(md, "Overall"), "accuracy (mean reward over samples)")[1:] == [
+        "50.0% [17.0, 83.0]", "70.0% [29.9, 92.7]", "+20.0 pp"]
+    assert "not paired: the runs share no question" in md
+    paired = build_report([Run("base", base.metrics, records=records), Run("grpo", trained.metrics, records=better)])
+    pmd = paired.markdown(plot_dir=None)
+    assert _row(_section(pmd, "Accuracy per task"), "beta")[4] == "+100.0 pp [+100.0, +100.0]"
+    assert _row(_section(pmd, "Paired differences"), "grpo − base")[1:3] == ["5", "+20.0 pp [+0.0, +60.0]"]
     assert "## Plots" not in md  # plot_dir=None leaves images out
     with pytest.raises(ValueError, match="unique"):
         build_report([base, Run("base", trained.metrics)])
@@ -123,7 +136,11 @@ def test_compare_runs_deltas(records: list[dict[str, Any]], record_factory: Call
     assert cmp["overall"]["accuracy"]["a"] == pytest.approx(0.5)
     assert cmp["overall"]["accuracy"]["b"] == pytest.approx(3.5 / 6)
     assert cmp["overall"]["accuracy"]["delta"] == pytest.approx(3.5 / 6 - 0.5)
-    assert cmp["per_task"]["delta_only"] == {"a": None, "b": 1.0, "delta": None}
+    only = cmp["per_task"]["delta_only"]
+    assert (only["a"], only["b"], only["delta"], only["a_ci"]) == (None, 1.0, None, None)
+    assert only["b_ci"] == pytest.approx([0.2065, 1.0], abs=1e-4)  # Wilson 1/1
+    assert "delta_ci" not in only  # a task only one run has cannot be paired
+    assert cmp["paired"] is None  # runs built from metrics alone have no records to pair
     assert cmp["per_source"]["reasoning_gym"]["b"] == 1.0
     assert cmp["per_task"]["alpha"]["delta"] == 0.0
 

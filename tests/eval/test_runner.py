@@ -127,7 +127,10 @@ def test_evaluate_writes_every_artefact(tmp_path: Path, script: CountingScript) 
     assert config["config"]["tasks"] == ["sum_code", "sum_text"] and config["config"]["rollout"]["mode"] == "ci"
     assert {"r1ci", "torch", "transformers", "python"} <= set(config["versions"])
     assert config["model"]["backend_model"] == "scripted"
-    assert "| sum_code | symbench | 100.0% |" in (out / "report.md").read_text()
+    # Wilson 3/3: lower end n / (n + z²) = 3 / 6.8415; metrics.json carries the intervals too
+    assert "| sum_code | symbench | 100.0% [43.9, 100.0] |" in (out / "report.md").read_text()
+    assert metrics["per_task"]["sum_code"]["accuracy_ci"] == pytest.approx([3 / (3 + 1.959964**2), 1.0], abs=1e-5)
+    assert len(metrics["macro_accuracy_ci"]) == 2 and len(metrics["accuracy_ci"]) == 2
     assert 'src="data:image/png;base64,' in (out / "report.html").read_text()
 
 

@@ -39,13 +39,14 @@ def _eval_config(config: Path | None, sets: list[str], values: dict[str, Any]) -
 
 
 def _summary(metrics: dict[str, Any]) -> Table:
-    from r1ci.eval.report import fmt_float, fmt_pct, fmt_seconds
+    from r1ci.eval.report import fmt_float, fmt_pct, fmt_pct_ci, fmt_seconds
 
-    table = Table(title="evaluation", show_header=False)
+    table = Table(title="evaluation (95% intervals)", show_header=False)
     rows = [
-        ("accuracy (mean reward)", fmt_pct(metrics["accuracy"])),
-        ("macro accuracy (over tasks)", fmt_pct(metrics["macro_accuracy"])),
-        *((f"  {src} ({m['tasks']} tasks)", fmt_pct(m["macro_accuracy"])) for src, m in metrics["per_source"].items()),
+        ("accuracy (mean reward)", fmt_pct_ci(metrics["accuracy"], metrics.get("accuracy_ci"))),
+        ("macro accuracy (over tasks)", fmt_pct_ci(metrics["macro_accuracy"], metrics.get("macro_accuracy_ci"))),
+        *((f"  {src} ({m['tasks']} tasks)", fmt_pct_ci(m["macro_accuracy"], m.get("macro_accuracy_ci")))
+          for src, m in metrics["per_source"].items()),
         ("code-use rate", fmt_pct(metrics["code_use_rate"])),
         ("mean code turns", fmt_float(metrics["mean_code_turns"])),
         ("execution-error rate", fmt_pct(metrics["exec_error_rate"])),
@@ -156,7 +157,7 @@ def compare(
     out: Path | None = typer.Option(None, help="Also write the comparison: .md (+ plots), .html or .json."),
 ) -> None:
     """Put two runs side by side: overall, per-source and per-task numbers with deltas (B − A)."""
-    from r1ci.eval.report import FORMATS, OVERALL_ROWS, compare_runs, fmt_delta, load_run, unique_names
+    from r1ci.eval.report import OVERALL_ROWS, compare_runs, compared_cells, load_run, unique_names
 
     if out is not None and out.suffix not in _COMPARE_WRITERS:
         fail(f"--out {out}: use a .md, .html or .json file name")
@@ -169,13 +170,16 @@ def compare(
     rows = {key: (label, kind) for key, label, kind in OVERALL_ROWS}
     for section, label in (("overall", "metric"), ("per_source", "source (macro)"), ("per_task", "task")):
         table = Table(title=f"{section.replace('_', ' ')}: B − A")
-        for col in (label, names[0], names[1], "Δ"):
+        for col in (label, names[0], names[1], "Δ [95% CI, paired]"):
             table.add_column(col, justify="left" if col == label else "right")
         for key, v in cmp[section].items():
             name, kind = rows[key] if section == "overall" else (key, "pct")
-            fmt = FORMATS[kind]
-            table.add_row(name, fmt(v["a"]), fmt(v["b"]), fmt_delta(kind, v["a"], v["b"]))
+            table.add_row(name, *compared_cells(v, kind))
         console.print(table)
+    paired = cmp["paired"]
+    console.print(f"paired on {paired['questions']} shared questions: accuracy {paired['verdict']}" if paired
+                  else "[yellow]the runs share no question id, so no paired test; evaluate both with the same "
+                  "tasks, --samples-per-task and --seed[/yellow]")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         _COMPARE_WRITERS[out.suffix](runs, out)

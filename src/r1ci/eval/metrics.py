@@ -14,6 +14,8 @@ Definitions (the report's glossary repeats them):
   candidate `<<<...>>>` — the paper's emergent "verify your answer with code" behaviour.
 - answer_rate: share of samples whose model text contains a `<<<...>>>` answer at all.
 - mean_completion_tokens: mean length of the completion (model + interpreter tokens) where ids exist.
+- accuracy_ci, macro_accuracy_ci (and per task / per source): 95% intervals (`r1ci.eval.stats`): Wilson
+  for a rate over samples, a bootstrap over questions (within tasks, seeded) for a macro average.
 - pass_at_k (only with several samples per question): pass@1 = mean per-question reward, pass@k = the
   unbiased estimator of Chen et al. (2021) with "correct" meaning reward 1.
 """
@@ -25,6 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from r1ci.eval.stats import bootstrap_macro_interval, question_outcomes, wilson_interval
 from r1ci.rollout.protocol import find_code_block, prose
 from r1ci.tasks.answers import extract_answer
 
@@ -156,6 +159,7 @@ def summarize(records: Sequence[Record], k: int = 1) -> dict[str, Any]:
         "samples": n,
         "questions": len(by_question),
         "accuracy": sum(rewards) / n,
+        "accuracy_ci": list(wilson_interval(sum(rewards), n)),
         "code_use_rate": sum(1 for t in turns if t > 0) / n,
         "mean_code_turns": sum(turns) / n,
         "exec_error_rate": errors / sum(turns) if sum(turns) else None,
@@ -185,6 +189,14 @@ def dedupe(records: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def macro_interval(records: Sequence[Record]) -> list[float]:
+    """95% bootstrap interval of the macro accuracy: questions resampled within each task (seed 0)."""
+    by_task: dict[str, list[float]] = defaultdict(list)
+    for task, outcome in question_outcomes(records).values():
+        by_task[task].append(outcome)
+    return list(bootstrap_macro_interval(by_task))
+
+
 def compute_metrics(trajectories: Iterable[Any], k: int | None = None) -> dict[str, Any]:
     """Run-level metrics: overall numbers, `macro_accuracy`, `per_task` and `per_source` breakdowns.
 
@@ -211,12 +223,14 @@ def compute_metrics(trajectories: Iterable[Any], k: int | None = None) -> dict[s
         per_source[src] = {
             "tasks": len(names),
             "macro_accuracy": sum(per_task[t]["accuracy"] for t in names) / len(names),
+            "macro_accuracy_ci": macro_interval(recs),
             **summarize(recs, k),
         }
     overall = summarize(records, k)
     return {
         "accuracy": overall["accuracy"],
         "macro_accuracy": sum(m["accuracy"] for m in per_task.values()) / len(per_task),
+        "macro_accuracy_ci": macro_interval(records),
         **overall,
         "tasks": len(per_task),
         "samples_per_question": k,

@@ -4,7 +4,7 @@ Figures are drawn on `matplotlib.figure.Figure` with an explicit Agg canvas rath
 pyplot: no global backend switch, no GUI, no figure registry to leak memory in long processes (the demo
 builds reports between training stages). Every plot takes the same input — a list of
 `(run name, metrics dict)` — and draws one bar group per run, so one run and a side-by-side of stages
-use the same code.
+use the same code. Accuracy bars carry 95% error bars (the metrics' `*_ci` intervals).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 NamedMetrics = tuple[str, dict[str, Any]]
+Interval = Callable[[dict[str, Any], str], "Sequence[float] | None"]
 
 # Colour-blind-safe palette (Okabe-Ito); runs beyond its length cycle.
 _PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -51,23 +52,30 @@ def new_figure(width: float, height: float) -> Any:
 
 def _grouped_barh(
     labels: Sequence[str], runs: Sequence[NamedMetrics], value: Callable[[dict[str, Any], str], float | None],
-    *, xlabel: str, title: str, xmax: float | None = 1.0,
+    *, xlabel: str, title: str, xmax: float | None = 1.0, interval: Interval | None = None,
 ) -> bytes:
-    """Horizontal grouped bars: one row per label, one bar per run (missing values are left out)."""
+    """Horizontal grouped bars: one row per label, one bar per run (missing values are left out).
+
+    `interval(metrics, label)` -> (lo, hi) draws a 95% error bar on the bar.
+    """
     n_runs = len(runs)
     row_h = 0.22 * max(1, n_runs) + 0.12
     fig = new_figure(8.0, max(2.2, row_h * len(labels) + 1.2))
     ax = fig.add_subplot(1, 1, 1)
     bar_h = 0.8 / max(1, n_runs)
     for j, (name, metrics) in enumerate(runs):
-        ys, xs = [], []
+        ys, xs, errs = [], [], []
         for i, label in enumerate(labels):
             v = value(metrics, label)
             if v is not None:
                 # The y axis is inverted below, so the first run sits on top of its group (as in the legend).
                 ys.append(i + (j - (n_runs - 1) / 2) * bar_h)
                 xs.append(v)
-        ax.barh(ys, xs, height=bar_h, color=_PALETTE[j % len(_PALETTE)], label=name)
+                ci = interval(metrics, label) if interval is not None else None
+                errs.append((v - ci[0], ci[1] - v) if ci is not None else (0.0, 0.0))
+        xerr = [[max(0.0, e[0]) for e in errs], [max(0.0, e[1]) for e in errs]] if interval and errs else None
+        ax.barh(ys, xs, height=bar_h, color=_PALETTE[j % len(_PALETTE)], label=name, xerr=xerr,
+                error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"})
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
@@ -88,7 +96,8 @@ def accuracy_per_task(runs: Sequence[NamedMetrics]) -> bytes:
     )
     return _grouped_barh(
         tasks, runs, lambda m, t: m["per_task"][t]["accuracy"] if t in m["per_task"] else None,
-        xlabel="accuracy (mean reward)", title="Accuracy per task",
+        xlabel="accuracy (mean reward), 95% Wilson interval", title="Accuracy per task",
+        interval=lambda m, t: m["per_task"][t].get("accuracy_ci") if t in m["per_task"] else None,
     )
 
 
@@ -102,8 +111,13 @@ def accuracy_per_source(runs: Sequence[NamedMetrics]) -> bytes:
         src = m["per_source"].get(label)
         return src["macro_accuracy"] if src else None
 
-    return _grouped_barh(labels, runs, value, xlabel="macro accuracy (mean over tasks)",
-                         title="Accuracy per source")
+    def interval(m: dict[str, Any], label: str) -> Sequence[float] | None:
+        if label == "overall":
+            return m.get("macro_accuracy_ci")
+        return (m["per_source"].get(label) or {}).get("macro_accuracy_ci")
+
+    return _grouped_barh(labels, runs, value, xlabel="macro accuracy (mean over tasks), 95% bootstrap interval",
+                         title="Accuracy per source", interval=interval)
 
 
 def behaviour(runs: Sequence[NamedMetrics]) -> bytes:

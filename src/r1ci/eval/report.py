@@ -5,6 +5,11 @@ rendered twice, so `report.md` and `report.html` can never disagree. With one ru
 numbers; with several (`r1ci eval compare`, or the demo's base → SFT → GRPO stages) the runs sit side by
 side with a Δ column (last run minus first).
 
+Uncertainty (`r1ci.eval.stats`): every accuracy cell carries its 95% interval in brackets (Wilson for a
+rate, a bootstrap over questions for a macro average). When two runs answered the same questions, the
+Δ of an accuracy is the *paired* difference with its paired-bootstrap interval, and the "Paired
+differences" section says for each step whether the change is outside the noise (exact McNemar p).
+
 Numbers always come from `compute_metrics` over the run's `trajectories.jsonl` (see `load_run`), never
 from a cached `metrics.json`, so a report cannot drift from the records it describes. Only run-level
 facts that records do not hold (wall time, planned sample count) are read from `metrics.json`.
@@ -18,11 +23,13 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from r1ci.eval.metrics import compute_metrics
 from r1ci.eval.plots import Plot, make_plots
+from r1ci.eval.stats import PairedDifference, paired_difference, question_outcomes
 
 TRAJECTORIES = "trajectories.jsonl"
 METRICS = "metrics.json"
@@ -41,6 +48,8 @@ class Run:
     name: str
     metrics: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """The trajectory records the metrics came from (for paired comparisons); may be empty."""
 
     def setting(self, *path: str) -> Any:
         node: Any = self.config.get("config", {})
@@ -79,12 +88,13 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
         raise FileNotFoundError(
             f"{traj} not found; pass a folder written by `r1ci eval --out DIR` (it holds {TRAJECTORIES})"
         )
-    metrics = compute_metrics(read_records(traj))
+    records = read_records(traj)
+    metrics = compute_metrics(records)
     if (folder / METRICS).exists():
         saved = json.loads((folder / METRICS).read_text())
         metrics.update({k: saved[k] for k in RUN_LEVEL_KEYS if k in saved})
     config = json.loads((folder / CONFIG).read_text()) if (folder / CONFIG).exists() else {}
-    return Run(name=name or folder.name, metrics=metrics, config=config)
+    return Run(name=name or folder.name, metrics=metrics, config=config, records=records)
 
 
 def unique_names(paths: Sequence[Path]) -> list[str]:
@@ -117,6 +127,27 @@ def fmt_seconds(v: float | None) -> str:
         return "–"
     minutes, seconds = divmod(float(v), 60)
     return f"{v:.1f} s" if minutes < 1 else f"{int(minutes)} min {seconds:.0f} s"
+
+
+def fmt_interval(ci: Sequence[float] | None, signed: bool = False) -> str:
+    """` [lo, hi]` in percent (signed for differences); empty without an interval."""
+    if ci is None:
+        return ""
+    lo, hi = (100 * float(x) for x in ci)
+    return f" [{lo:+.1f}, {hi:+.1f}]" if signed else f" [{lo:.1f}, {hi:.1f}]"
+
+
+def fmt_pct_ci(v: float | None, ci: Sequence[float] | None) -> str:
+    """`72.2% [61.0, 81.3]`: a rate with its 95% interval."""
+    return fmt_pct(v) + ("" if v is None else fmt_interval(ci))
+
+
+def fmt_paired(d: PairedDifference | None, macro: bool = False) -> str:
+    """`+5.6 pp [-2.8, +13.9]`: a paired difference with its 95% paired-bootstrap interval."""
+    if d is None:
+        return "–"
+    delta, ci = (d.macro_delta, d.macro_ci) if macro else (d.delta, d.ci)
+    return f"{100 * delta:+.1f} pp{fmt_interval(ci, signed=True)}"
 
 
 def fmt_delta(kind: str, a: float | None, b: float | None) -> str:
@@ -159,6 +190,9 @@ OVERALL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("wall_time_s", "wall time", "seconds"),
 )
 
+CI_KEYS = {"accuracy": "accuracy_ci", "macro_accuracy": "macro_accuracy_ci"}
+"""Accuracy rows and the metrics key of their 95% interval."""
+
 OPTIONAL_ROWS = frozenset({"pass_at_1", "pass_at_k", "wall_time_s"})
 """Rows shown only when some run has them (pass@k needs several samples per question)."""
 
@@ -182,7 +216,12 @@ GLOSSARY = (
     "**execution-error rate**: failed executions (error, timeout, memory) over all executions. "
     "**self-check rate**: share of samples that ran code after an answer candidate `<<<…>>>` already "
     "stood in the model's text. **tokens**: completion length (model and interpreter tokens). "
-    "**pass@k**: chance that at least one of k samples is fully correct (unbiased estimator)."
+    "**pass@k**: chance that at least one of k samples is fully correct (unbiased estimator). "
+    "**[lo, hi]**: 95% interval: Wilson score interval for a rate over samples; percentile bootstrap over "
+    "questions (resampled within each task, 2000 resamples, seed 0) for a macro average. A Δ with an "
+    "interval is paired: B − A on the questions both runs answered, paired-bootstrap interval; "
+    "**McNemar p** is the exact two-sided test on the questions where the runs disagree. A change whose "
+    "interval contains 0 is inside the noise."
 )
 
 
@@ -292,6 +331,69 @@ def _cells(values: Sequence[float | None], kind: str) -> list[str]:
     return cells
 
 
+def _acc_cells(
+    nodes: Sequence[dict[str, Any] | None], key: str, paired: PairedDifference | None, macro: bool = False,
+) -> list[str]:
+    """Accuracy of each run with its interval, plus the Δ (paired with its interval where possible)."""
+    cells = [fmt_pct_ci((n or {}).get(key), (n or {}).get(CI_KEYS.get(key, f"{key}_ci"))) for n in nodes]
+    if len(nodes) > 1:
+        values = [(n or {}).get(key) for n in nodes]
+        cells.append(fmt_paired(paired, macro) if paired is not None else fmt_delta("pct", values[0], values[-1]))
+    return cells
+
+
+def pair_runs(a: Run, b: Run, task: str | None = None) -> PairedDifference | None:
+    """Paired B − A over the questions both runs hold (of one task, if given); None when none are shared."""
+    if not a.records or not b.records:
+        return None
+    oa, ob = question_outcomes(a.records), question_outcomes(b.records)
+    if task is not None:
+        oa = {q: v for q, v in oa.items() if v[0] == task}
+        ob = {q: v for q, v in ob.items() if v[0] == task}
+    if not set(oa) & set(ob):
+        return None
+    return paired_difference(oa, ob)
+
+
+def _source_pair(a: Run, b: Run, source: str) -> PairedDifference | None:
+    tasks = {t for r in (a, b) for t, m in r.metrics["per_task"].items() if m["source"] == source}
+    sub = [Run(r.name, r.metrics, r.config, [x for x in r.records if str(x["task"]) in tasks]) for r in (a, b)]
+    return pair_runs(*sub)
+
+
+def step_pairs(runs: Sequence[Run]) -> list[tuple[Run, Run]]:
+    """The comparisons a multi-run report spells out: each run against the one before, and last vs first."""
+    pairs = list(pairwise(runs))
+    if len(runs) > 2:
+        pairs.append((runs[0], runs[-1]))
+    return pairs
+
+
+def paired_section(runs: Sequence[Run]) -> Section | None:
+    """One row per step (B − A on shared questions): Δ accuracy and Δ macro with intervals, McNemar p."""
+    rows = []
+    for a, b in step_pairs(runs):
+        d = pair_runs(a, b)
+        if d is None:
+            rows.append([f"{b.name} − {a.name}", "0", "–", "–", "–", "–",
+                         "not paired: the runs share no question"])
+            continue
+        rows.append([
+            f"{b.name} − {a.name}", str(d.questions), fmt_paired(d), fmt_paired(d, macro=True),
+            f"{d.a_better} / {d.b_better}", f"{d.p_value:.3g}",
+            "outside the noise" if d.significant else "inside the noise (interval contains 0)",
+        ])
+    if not rows:
+        return None
+    return Section(
+        "Paired differences",
+        notes=["B − A on the questions both runs answered (paired bootstrap over questions, 95%). "
+               "`A / B better`: questions on which only one run did better (McNemar's discordant pairs)."],
+        tables=[Table(["change", "shared questions", "Δ accuracy [95% CI]", "Δ macro [95% CI]",
+                       "A / B better", "McNemar p", "verdict"], rows)],
+    )
+
+
 def _run_headers(runs: Sequence[Run]) -> list[str]:
     heads = [r.name for r in runs]
     if len(runs) > 1:
@@ -335,8 +437,10 @@ def build_report(runs: Sequence[Run], title: str | None = None) -> Report:
     heads = _run_headers(runs)
     sections = [_runs_section(runs)]
 
+    overall_pair = pair_runs(runs[0], runs[-1]) if len(runs) > 1 else None
     rows = [
-        [label, *_cells([r.metrics.get(key) for r in runs], kind)]
+        [label, *(_acc_cells([r.metrics for r in runs], key, overall_pair, macro=key == "macro_accuracy")
+                  if key in CI_KEYS else _cells([r.metrics.get(key) for r in runs], kind))]
         for key, label, kind in OVERALL_ROWS
         if key not in OPTIONAL_ROWS or any(r.metrics.get(key) is not None for r in runs)
     ]
@@ -346,16 +450,25 @@ def build_report(runs: Sequence[Run], title: str | None = None) -> Report:
         "(`rollout.stop_at_answer: true`), so the self-check rate is 0 by construction; evaluate with "
         "`--set rollout.stop_at_answer=false` to measure it."
     ]
+    notes.append("Accuracies carry their 95% interval in brackets; see the glossary.")
+    fewest = min(m["questions"] for r in runs for m in r.metrics["per_task"].values())
+    if fewest < 5:
+        notes.append(f"Some task has only {fewest} question(s): a bootstrap over so few questions understates "
+                     "the uncertainty of macro averages; trust the Wilson intervals and add questions.")
     sections.append(Section("Overall", notes=notes, tables=[Table(["metric", *heads], rows)]))
+    paired = paired_section(runs)
+    if paired is not None:
+        sections.append(paired)
 
     sources = sorted({s for r in runs for s in r.metrics["per_source"]})
     src_rows = [
         [s, _source_tasks(runs, s),
-         *_cells([(r.metrics["per_source"].get(s) or {}).get("macro_accuracy") for r in runs], "pct")]
+         *_acc_cells([r.metrics["per_source"].get(s) for r in runs], "macro_accuracy",
+                     _source_pair(runs[0], runs[-1], s) if len(runs) > 1 else None, macro=True)]
         for s in sources
     ]
     src_rows.append(["overall", fmt_int(max(r.metrics["tasks"] for r in runs)),
-                     *_cells([r.metrics["macro_accuracy"] for r in runs], "pct")])
+                     *_acc_cells([r.metrics for r in runs], "macro_accuracy", overall_pair, macro=True)])
     sections.append(Section(
         "Accuracy per source", notes=["Macro accuracy over each source's tasks (every task weighs the same)."],
         tables=[Table(["source", "tasks", *heads], src_rows)],
@@ -363,7 +476,9 @@ def build_report(runs: Sequence[Run], title: str | None = None) -> Report:
 
     tasks = sorted({t for r in runs for t in r.metrics["per_task"]}, key=lambda t: (_task_source(runs, t), t))
     task_rows = [
-        [t, _task_source(runs, t), *_cells([(r.metrics["per_task"].get(t) or {}).get("accuracy") for r in runs], "pct")]
+        [t, _task_source(runs, t),
+         *_acc_cells([r.metrics["per_task"].get(t) for r in runs], "accuracy",
+                     pair_runs(runs[0], runs[-1], task=t) if len(runs) > 1 else None)]
         for t in tasks
     ]
     sections.append(Section("Accuracy per task", tables=[Table(["task", "source", *heads], task_rows)]))
@@ -376,7 +491,8 @@ def build_report(runs: Sequence[Run], title: str | None = None) -> Report:
         cols = [c for c in DETAIL_COLUMNS
                 if c[0] not in OPTIONAL_ROWS or any(m.get(c[0]) is not None for m in run.metrics["per_task"].values())]
         detail = [
-            [t, m["source"], *(FORMATS[kind](m.get(key)) for key, _, kind in cols)]
+            [t, m["source"], *(fmt_pct_ci(m.get(key), m.get(CI_KEYS[key])) if key in CI_KEYS
+                               else FORMATS[kind](m.get(key)) for key, _, kind in cols)]
             for t, m in sorted(run.metrics["per_task"].items(), key=lambda kv: (kv[1]["source"], kv[0]))
         ]
         sections.append(Section(
@@ -436,21 +552,52 @@ def _triple(a: float | None, b: float | None) -> dict[str, float | None]:
     return {"a": a, "b": b, "delta": None if a is None or b is None else b - a}
 
 
+def _acc_triple(na: dict[str, Any] | None, nb: dict[str, Any] | None, key: str,
+                paired: PairedDifference | None, macro: bool = False) -> dict[str, Any]:
+    """a, b, delta plus each run's interval and, when paired, the difference's interval and p-value."""
+    ci_key = CI_KEYS.get(key, f"{key}_ci")
+    out: dict[str, Any] = _triple((na or {}).get(key), (nb or {}).get(key))
+    out["a_ci"], out["b_ci"] = (na or {}).get(ci_key), (nb or {}).get(ci_key)
+    if paired is not None:
+        out["delta_paired"] = paired.macro_delta if macro else paired.delta
+        out["delta_ci"] = list(paired.macro_ci if macro else paired.ci)
+        out["shared_questions"], out["mcnemar_p"] = paired.questions, paired.p_value
+    return out
+
+
+def compared_cells(v: dict[str, Any], kind: str) -> tuple[str, str, str]:
+    """One `compare_runs` entry as (A, B, Δ) cells: intervals where known, the paired Δ where paired."""
+    if "a_ci" not in v:
+        return FORMATS[kind](v["a"]), FORMATS[kind](v["b"]), fmt_delta(kind, v["a"], v["b"])
+    delta = (f"{100 * v['delta_paired']:+.1f} pp{fmt_interval(v['delta_ci'], signed=True)}"
+             if v.get("delta_ci") is not None else fmt_delta("pct", v["a"], v["b"]))
+    return fmt_pct_ci(v["a"], v["a_ci"]), fmt_pct_ci(v["b"], v["b_ci"]), delta
+
+
 def compare_runs(a: Run, b: Run) -> dict[str, Any]:
-    """Numbers of two runs side by side with deltas (b − a): overall, per source (macro), per task."""
+    """Numbers of two runs side by side with deltas (b − a): overall, per source (macro), per task.
+
+    Accuracies carry their intervals; with records on both sides, `paired` holds the paired difference
+    on the shared questions (interval, McNemar p, verdict) and each accuracy its paired Δ interval.
+    """
     ma, mb = a.metrics, b.metrics
     sources = sorted(set(ma["per_source"]) | set(mb["per_source"]))
     tasks = sorted(set(ma["per_task"]) | set(mb["per_task"]))
+    paired = pair_runs(a, b)
+    overall = {k: _triple(ma.get(k), mb.get(k)) for k in COMPARED_KEYS if k in ma or k in mb}
+    for key in CI_KEYS:
+        overall[key] = _acc_triple(ma, mb, key, paired, macro=key == "macro_accuracy")
     return {
         "runs": {"a": a.name, "b": b.name},
-        "overall": {k: _triple(ma.get(k), mb.get(k)) for k in COMPARED_KEYS if k in ma or k in mb},
+        "paired": None if paired is None else {**paired.to_dict(), "verdict": paired.verdict()},
+        "overall": overall,
         "per_source": {
-            s: _triple((ma["per_source"].get(s) or {}).get("macro_accuracy"),
-                       (mb["per_source"].get(s) or {}).get("macro_accuracy"))
+            s: _acc_triple(ma["per_source"].get(s), mb["per_source"].get(s), "macro_accuracy",
+                           _source_pair(a, b, s), macro=True)
             for s in sources
         },
         "per_task": {
-            t: _triple((ma["per_task"].get(t) or {}).get("accuracy"), (mb["per_task"].get(t) or {}).get("accuracy"))
+            t: _acc_triple(ma["per_task"].get(t), mb["per_task"].get(t), "accuracy", pair_runs(a, b, task=t))
             for t in tasks
         },
     }
