@@ -39,9 +39,15 @@ def embedded_gguf_path() -> Path:
     return path
 
 
+CONVERSION_VERSION = 2
+"""Part of the cache key: bumped when the conversion's output changes (2: tokenizer built from the
+GGUF's own vocabulary, see `r1ci.gguf_convert`), so stale folders are never reused."""
+
+
 def _gguf_cache_folder(gguf: Path) -> Path:
     stat = gguf.stat()
-    key = hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}".encode()).hexdigest()[:16]
+    ident = f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}|v{CONVERSION_VERSION}"
+    key = hashlib.sha256(ident.encode()).hexdigest()[:16]
     return cache_dir() / "models" / f"{gguf.stem}-{key}"
 
 
@@ -50,18 +56,10 @@ def materialize_gguf(gguf: Path) -> Path:
     out = _gguf_cache_folder(gguf)
     if (out / "config.json").exists() and (out / "tokenizer_config.json").exists():
         return out
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from r1ci.gguf_convert import convert_gguf
 
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    model.hf_quantizer = None  # weights are already dense; the GGUF marker would block save_pretrained
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    model.save_pretrained(tmp)
-    tok.clean_up_tokenization_spaces = False
-    tok.save_pretrained(tmp)
+    convert_gguf(gguf, tmp)
     tmp.rename(out)  # atomic: a concurrent or interrupted conversion never leaves a half folder
     return out
 
@@ -106,6 +104,33 @@ def pick_dtype(device: str, dtype: str | None = None) -> torch.dtype:
     if dtype and dtype != "auto":
         return getattr(torch, dtype)
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def tokenizer_files(folder: str | Path) -> dict[str, bytes]:
+    """The tokenizer files in a model folder, by name (what a checkpoint must carry unchanged)."""
+    from r1ci.gguf_convert import TOKENIZER_FILES
+
+    return {name: (Path(folder) / name).read_bytes() for name in TOKENIZER_FILES if (Path(folder) / name).is_file()}
+
+
+def save_tokenizer(tokenizer: PreTrainedTokenizerBase, folder: str | Path) -> None:
+    """Save `tokenizer` into a checkpoint folder carrying the same tokenizer files as the model it was
+    loaded from: when that is a local folder its files are copied as they are (a re-save would rewrite
+    them in the running transformers version's dialect, e.g. a class name transformers 4 cannot
+    read); otherwise (a hub id) `save_pretrained` writes them."""
+    from r1ci.gguf_convert import TOKENIZER_FILES
+
+    dest = Path(folder)
+    src = Path(str(getattr(tokenizer, "name_or_path", "") or ""))
+    files = tokenizer_files(src) if src.is_dir() else {}
+    if "tokenizer_config.json" not in files:
+        tokenizer.save_pretrained(dest)
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:  # drop files a base-model copy may have left that the source lacks
+        (dest / name).unlink(missing_ok=True)
+    for name, data in files.items():
+        (dest / name).write_bytes(data)
 
 
 def load_tokenizer(spec: str) -> PreTrainedTokenizerBase:
