@@ -500,7 +500,9 @@ def save_final(cfg: GRPOConfig, model: torch.nn.Module, tokenizer: PreTrainedTok
                 shutil.rmtree(adapter)
         else:
             inner.save_pretrained(tmp, state_dict=state, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
+        from r1ci.models import save_tokenizer
+
+        save_tokenizer(tokenizer, tmp)
         dump_config(cfg, tmp / "rl_config.yaml")
         (tmp / "r1ci_rl.json").write_text(json.dumps({**summary, "versions": versions()}, indent=2))
         if final.exists():

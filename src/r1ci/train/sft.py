@@ -398,7 +398,7 @@ def _save_final(
     import torch
     from transformers import AutoModelForCausalLM
 
-    from r1ci.models import resolve_model_path
+    from r1ci.models import resolve_model_path, save_tokenizer
 
     out = Path(cfg.out)
     final = out / FINAL_DIR
@@ -424,14 +424,14 @@ def _save_final(
             merged.save_pretrained(tmp, safe_serialization=True)
             _set_config_dtype(tmp, dtype)
             if cfg.lora.keep_adapter:
-                tokenizer.save_pretrained(adapter_dir)
+                save_tokenizer(tokenizer, adapter_dir)
             else:
                 shutil.rmtree(adapter_dir)
         else:
             inner.config.use_cache = True  # the saved model is for generation
             inner.save_pretrained(tmp, state_dict=_cast_state(state, dtype), safe_serialization=True)
             _set_config_dtype(tmp, dtype)
-        tokenizer.save_pretrained(tmp)
+        save_tokenizer(tokenizer, tmp)
         (tmp / "r1ci_sft.json").write_text(json.dumps({**summary, "versions": versions()}, indent=2))
         dump_config(cfg, tmp / "sft_config.yaml")
         if final.exists():
