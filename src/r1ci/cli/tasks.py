@@ -1,4 +1,4 @@
-"""`r1ci tasks ...`: list the 144 tasks, show sample questions, export question sets (thin layer)."""
+"""`r1ci tasks ...`: list the 144 tasks, show sample questions, check invariants, export question sets (thin layer)."""
 
 from __future__ import annotations
 
@@ -133,3 +133,56 @@ def export(
         raise typer.BadParameter(str(exc)) from exc
     rows = json.loads((path.parent / "manifest.json").read_text())["rows"]
     console.print(f"wrote {rows} questions to {path} (how they were made: {path.parent / 'manifest.json'})")
+
+
+@app.command("check")
+def check(
+    tasks_opt: list[str] | None = typer.Option(
+        None, "--tasks", help="task names or suites/splits (symbench, bbh, reasoning_gym, train, test, extra); "
+        "comma-separated or repeated; default: all 144"
+    ),
+    n: int = typer.Option(10, "--n", help="questions per difficulty"),
+    seed: int = typer.Option(0, "--seed"),
+    programs: bool = typer.Option(True, "--programs/--no-programs", help="run reference programs in the sandbox"),
+    processes: bool = typer.Option(True, "--processes/--no-processes", help="re-make questions in a fresh process"),
+) -> None:
+    """Check task invariants (gold scores 1, garbage and other golds 0, reproducible, reference program
+    solves it, distinct questions per difficulty) and print a table; exit 1 when any task fails.
+
+    Works on your own tasks too: `R1CI_TASK_MODULES=my_pkg.my_tasks r1ci tasks check --tasks my_task`."""
+    from r1ci.cli.common import split_commas
+    from r1ci.tasks import UnknownTaskError
+    from r1ci.tasks.check import check_tasks
+    from r1ci.tasks.selection import select_tasks
+
+    if n < 1:
+        raise typer.BadParameter("--n must be at least 1 question per difficulty")
+    try:
+        names = select_tasks(split_commas(tasks_opt))
+    except (UnknownTaskError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tasks") from exc
+    table = Table(title=f"task checks (n={n} per difficulty, seed={seed})")
+    for col in ("task", "source", "split", "gold", "garbage", "cross", "repro", "program", "distinct", "status"):
+        table.add_column(col)
+    with console.status("checking tasks...") as status:
+
+        def show(report):  # type: ignore[no-untyped-def]
+            status.update(f"checked {report.name}")
+
+        reports = check_tasks(names, n=n, seed=seed, programs=programs, processes=processes, on_report=show)
+    for r in reports:
+        program = "-" if r.program_solved is None else f"{r.program_solved}/{r.questions}"
+        table.add_row(
+            r.name, r.source, r.split, f"{r.gold_ok}/{r.questions}",
+            "ok" if not r.garbage_fail else f"[red]{r.garbage_fail}[/]",
+            f"{r.cross_accepted}/{r.cross_tried}", {True: "yes", False: "[red]no[/]", None: "-"}[r.reproducible],
+            program, ",".join(str(v) for v in r.distinct.values()),
+            "[green]ok[/]" if r.ok else "[red]FAIL[/]",
+        )
+    console.print(table)
+    failed = [r for r in reports if not r.ok]
+    for r in failed:
+        console.print(f"[red]{r.name}[/]: " + escape("; ".join(r.problems[:3])))
+    console.print(f"{len(reports) - len(failed)}/{len(reports)} tasks pass")
+    if failed:
+        raise typer.Exit(1)

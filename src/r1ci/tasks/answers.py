@@ -11,7 +11,9 @@ import re
 ANSWER_INSTRUCTION = "Output the final answer directly at the end of your response in the format <<<answer>>>."
 
 # Non-greedy, allows newlines; the last match wins. Bounded to keep hostile input linear-time-ish.
-_ANSWER_RE = re.compile(r"<<<(.*?)>>>", re.DOTALL)
+# `(?!>)`: an answer ending in ">" (a Dyck closing sequence "] ) >") written flush against the wrapper,
+# "<<<] ) >>>>", keeps its last ">" instead of losing it to the first ">>>".
+_ANSWER_RE = re.compile(r"<<<(.*?)>>>(?!>)", re.DOTALL)
 _MAX_ANSWER_CHARS = 20_000
 
 

@@ -186,9 +186,10 @@ FORMATS: dict[str, AnswerFormat] = {
     ),
     "dyck": AnswerFormat(
         "dyck",
-        # Closing brackets include ">", so the answer must not run into the ">>>" of its wrapper.
-        "Answer with the closing brackets that complete the sequence only, separated by spaces and "
-        "with a space before the closing >>>, e.g. <<<] ) > >>>.",
+        # Closing brackets include ">"; the extractor keeps a final ">" written flush against the
+        # wrapper ("<<<] ) >>>>"), so both spellings score, but the spaced one reads unambiguously.
+        "Answer with the closing brackets that complete the sequence only, separated by spaces, "
+        "e.g. <<<] ) > >>>.",
         _dyck_matches, _dyck_corrupt,
     ),
 }  # fmt: skip
@@ -386,7 +387,28 @@ def _program_dyck(q: Question) -> str:
     )
 
 
+def _symbench_solver(module: str, function: str) -> Callable[[Question], str]:
+    """The reference program of a BBH task whose SymBench twin's solver parses the BBH wording too."""
+
+    def make(q: Question) -> str:
+        import importlib
+
+        from r1ci.tasks.symbench._helpers import program_from
+
+        solver = getattr(importlib.import_module(f"r1ci.tasks.symbench.{module}"), function)
+        text = q.prompt.split("\n\nAnswer with", 1)[0]
+        return program_from([solver], f"{function}({text!r})")
+
+    return make
+
+
 _PROGRAMS: dict[str, Callable[[Question], str]] = {
+    "navigate": _symbench_solver("navigation", "solve_navigation"),
+    "web_of_lies": _symbench_solver("web_of_lies", "solve_web_of_lies"),
+    "date_understanding": _symbench_solver("date_understanding", "solve_date_understanding"),
+    "logical_deduction_three_objects": _symbench_solver("logical_deduction", "solve_logical_deduction"),
+    "logical_deduction_five_objects": _symbench_solver("logical_deduction", "solve_logical_deduction"),
+    "logical_deduction_seven_objects": _symbench_solver("logical_deduction", "solve_logical_deduction"),
     "multistep_arithmetic_two": _program_multistep,
     "boolean_expressions": _program_boolean,
     "word_sorting": _program_word_sorting,

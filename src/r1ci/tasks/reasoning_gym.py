@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import io
 import json
+import random
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -183,10 +184,36 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _seeded_globals(seed: int) -> Iterator[None]:
+    """Run with Python's (and numpy's) global RNG seeded to `seed`, then restore the caller's state.
+
+    Some generators draw from the global `random` (e.g. list_functions' create_random_odd_numbers),
+    which made question i at seed s depend on what ran before it in the process. Seeding the globals
+    per item makes it a function of (task, seed, i) alone, and restoring them keeps the caller's
+    own random streams untouched. Held under `_quiet_lock`, since global state is process-wide.
+    """
+    import sys
+
+    np = sys.modules.get("numpy")
+    with _quiet_lock:
+        state = random.getstate()
+        np_state = np.random.get_state() if np is not None else None
+        random.seed(seed)
+        if np is not None:
+            np.random.seed(seed % 2**32)
+        try:
+            yield
+        finally:
+            random.setstate(state)
+            if np is not None and np_state is not None:
+                np.random.set_state(np_state)
+
+
 def _create(dataset: str, config: dict[str, Any], seed: int, size: int) -> Any:
     rg = _rg()
     try:
-        with _quiet():
+        with _seeded_globals(seed), _quiet():
             return rg.create_dataset(dataset, seed=seed, size=size, **config)
     except (TypeError, AssertionError, ValueError) as exc:
         raise ReasoningGymError(
@@ -293,7 +320,7 @@ def _make_questions(
             if block not in datasets:
                 datasets[block] = _create(spec.name, config, _dataset_seed(name, seed, block), _BLOCK)
             ds = datasets[block]
-            with _quiet():
+            with _seeded_globals(_dataset_seed(name, seed, block) + j), _quiet():
                 entry = ds[j]
             try:
                 rg_meta = json.loads(json.dumps(entry["metadata"], default=_jsonable))

@@ -68,3 +68,37 @@ def reference_questions(task: Task, root: Path | None = None) -> list[Question]:
         )
         for i, s in enumerate(parser(base))
     ]
+
+
+def problem_text(q: Question) -> str:
+    """The question's prompt without the shared answer-format instruction (what a program parses)."""
+    from r1ci.tasks.answers import ANSWER_INSTRUCTION
+
+    return q.prompt.removesuffix(ANSWER_INSTRUCTION).rstrip()
+
+
+def read_bbh_reference(stem: str, instruction: str) -> ReferenceParser:
+    """A reference parser for a BBH-derived SymBench task: CodeSteer's copy of the BBH examples
+    (`BIG-Bench-Hard/bbh/<stem>.json` under the dataset_gather folder), with the task's own answer
+    instruction appended and, for multiple choice, the options parsed into the metadata."""
+
+    def parse(root: Path) -> list[Sample]:
+        import json
+
+        from r1ci.tasks.bbh import parse_options
+
+        path = root / "BIG-Bench-Hard" / "bbh" / f"{stem}.json"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"SymBench reference file {path} not found; point R1CI_DATA_DIR at a folder holding "
+                "symbench/dataset_gather (github.com/yongchao98/CodeSteer-v1.0, folder dataset_gather)"
+            )
+        data = json.loads(path.read_text(encoding="utf-8"))
+        out = []
+        for ex in data["examples"] if isinstance(data, dict) else data:
+            options = parse_options(ex["input"])
+            meta = {"options": options} if options else {}
+            out.append(Sample(f"{ex['input'].rstrip()}\n\n{instruction}", ex["target"], meta))
+        return out
+
+    return parse
