@@ -130,12 +130,42 @@ def bench(
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="interface to bind (0.0.0.0 for all)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="interface to bind (0.0.0.0 for all; needs a token)"),
     port: int = typer.Option(8080, "--port"),
     workers: int | None = typer.Option(None, "--workers", help="concurrent executions (default: CPUs)"),
+    token: list[str] | None = typer.Option(
+        None, "--token", help="bearer token clients must send (repeatable; default: $R1CI_SANDBOX_TOKEN)"
+    ),
+    allow_host: list[str] | None = typer.Option(
+        None, "--allow-host", help="Host header accepted besides loopback and the bound address ('*' = any)"
+    ),
+    max_queue: int | None = typer.Option(None, "--max-queue", help="requests waiting for a worker (429 beyond)"),
+    max_run_timeout: float | None = typer.Option(None, "--max-run-timeout", help="cap on run_timeout (s)"),
+    max_memory_mb: int | None = typer.Option(None, "--max-memory-mb", help="cap on memory_limit_MB"),
+    max_output_bytes: int | None = typer.Option(None, "--max-output-bytes", help="cap on max_output_bytes"),
+    max_body_bytes: int | None = typer.Option(None, "--max-body-bytes", help="request body limit (413 beyond)"),
+    override: list[str] | None = typer.Option(
+        None, "--override", "-o", help="any ServiceConfig field, e.g. -o header_timeout_s=5 -o max_sessions=128"
+    ),
 ) -> None:
-    """Serve the sandbox over HTTP with SandboxFusion's POST /run_code API."""
+    """Serve the sandbox over HTTP with SandboxFusion's POST /run_code API (token, caps, bounded queue)."""
+    from r1ci.cli.common import fail
+    from r1ci.config import build_config
     from r1ci.sandbox.service import serve as run_service
+    from r1ci.sandbox.service_limits import ServiceConfig
 
+    flags = {
+        "tokens": token or None,
+        "allowed_hosts": allow_host or None,
+        "max_queue": max_queue,
+        "max_run_timeout_s": max_run_timeout,
+        "max_memory_mb": max_memory_mb,
+        "max_output_bytes": max_output_bytes,
+        "max_body_bytes": max_body_bytes,
+    }
     _loud_warnings()
-    run_service(host=host, port=port, workers=workers)
+    try:
+        config = build_config(ServiceConfig, {}, override, flags, source="r1ci sandbox serve")
+        run_service(host=host, port=port, workers=workers, config=config)
+    except ValueError as exc:  # ConfigError, or a refused bind: one line naming the fix
+        fail(exc)
