@@ -1,7 +1,12 @@
 """Export questions as an HF `datasets`-loadable file plus a manifest that says how they were made.
 
-    export_questions("out/train", split="train", n=100, seed=0)   # out/train/questions.jsonl + manifest.json
-    datasets.load_dataset("json", data_files="out/train/questions.jsonl")
+    export_questions("out/train", split="train", n=100, seed=0)   # questions.jsonl, manifest.json, README.md
+    datasets.load_dataset("out/train")                            # the README's YAML names the data file
+
+The folder is a Hugging Face dataset folder: its README.md dataset card declares `configs:` with
+`data_files: questions.<fmt>`, so `load_dataset(folder)` reads the questions and never the
+manifest. Exports are byte-identical run to run (no timestamps; questions are a function of
+task, seed and difficulty), so two exports can be compared with `diff`.
 
 One row per question: id, task, source, split, prompt, answer, metadata (a JSON string, because each
 task's metadata has its own shape and a column of mixed structs would not load as one schema).
@@ -11,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from r1ci.paths import bbh_dir, data_root
 from r1ci.tasks import registry
+from r1ci.tasks.selection import select_tasks
 from r1ci.tasks.splits import SPLITS, active_split
 
 ExportFormat = Literal["jsonl", "parquet"]
@@ -37,17 +42,10 @@ def _version(dist: str) -> str | None:
 def _select(split: str, suite: str | None, tasks: list[str] | None) -> list[str]:
     if split not in (*SPLITS, "all"):
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
-    if tasks:
-        for name in tasks:
-            registry.get(name)  # unknown names fail with close matches
-        if split != "all":
-            wrong = [t for t in tasks if registry.split_of(t) != split]
-            if wrong:
-                raise ValueError(
-                    f"tasks {wrong} are not in the {split!r} split; drop them or export with --split all"
-                )
-        return list(tasks)
-    return registry.names(suite=suite, split=None if split == "all" else split)
+    return select_tasks(
+        tasks, split=None if split == "all" else split, suite=suite,
+        purpose="an export of that split (drop them or export with --split all)",
+    )
 
 
 def _rows(
@@ -135,7 +133,6 @@ def export_questions(
     for row in rows:
         counts[row["task"]] = counts.get(row["task"], 0) + 1
     manifest = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "file": path.name,
         "format": fmt,
         "rows": len(rows),
@@ -160,4 +157,23 @@ def export_questions(
         "bbh_dir": str(bbh_dir()),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (out / "README.md").write_text(_dataset_card(path.name, manifest))
     return path
+
+
+def _dataset_card(data_file: str, manifest: dict[str, Any]) -> str:
+    """A dataset card whose YAML front matter points `datasets.load_dataset(folder)` at the data file only."""
+    tasks = manifest["tasks"]
+    return (
+        "---\n"
+        "configs:\n"
+        "- config_name: default\n"
+        "  data_files:\n"
+        f"  - split: {'test' if manifest['split'] == 'test' else 'train'}\n"
+        f"    path: {data_file}\n"
+        "---\n\n"
+        f"# r1ci questions ({manifest['split']} split)\n\n"
+        f"{manifest['rows']} questions from {len(tasks)} tasks, {manifest['n_per_task']} per task, seed "
+        f"{manifest['seed']}, made by r1ci {manifest['versions']['r1ci']} (`r1ci tasks export`). Columns: "
+        f"{', '.join(manifest['columns'])}; `metadata` is a JSON string. How they were made: `manifest.json`.\n"
+    )

@@ -11,6 +11,10 @@ It runs on the rollout engine's scripted backend (`ScriptedBackend`), which toke
 with a real tokenizer and replays them token by token, so the trajectories carry ids and masks
 exactly like sampled ones. It is what the CPU demo uses for SFT data: `--backend scripted --model reference`.
 
+A program's turn must fit the rollout's token budgets, or the engine cuts it before the closing
+fence and the trajectory fails: `fit_rollout` raises `max_tokens_per_turn` / `max_new_tokens` of a
+rollout config to the teacher's longest turn (SFT synthesis applies it to the scripted backend).
+
 Phrasing varies across samples of one question (a few templates, chosen by the sample's
 occurrence), so several samples per question are not all byte-identical; the de-duplication filter
 still drops exact repeats.
@@ -28,7 +32,9 @@ from r1ci.rollout.backends.scripted import last_output
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+    from r1ci.rollout.backends.base import Backend
     from r1ci.rollout.backends.scripted import ScriptedBackend
+    from r1ci.rollout.protocol import RolloutConfig
     from r1ci.tasks.base import Question
 
 TEACHER_NAME = "reference"
@@ -85,6 +91,11 @@ class ReferenceTeacher:
             self._programs[q.prompt] = program.strip("\n")
         self._starts: dict[str, int] = defaultdict(int)
 
+    def turn_texts(self) -> list[str]:
+        """The longest text each question's first turn can be (any opening, the fenced program)."""
+        longest = max(OPENINGS, key=len)
+        return [f"{longest}\n```python\n{program}\n```\n" for program in self._programs.values()]
+
     def __call__(self, prompt: str, so_far: str, turn: int) -> str:
         program = self._programs.get(prompt)
         if program is None:
@@ -111,3 +122,31 @@ def reference_backend(
     from r1ci.rollout.backends.scripted import ScriptedBackend
 
     return ScriptedBackend(ReferenceTeacher(questions), tokenizer=tokenizer, model_name=TEACHER_NAME)
+
+
+_TURN_MARGIN = 64
+"""Tokens beyond the longest program turn: the end-of-turn ids and tokenisation at the seams."""
+_ANSWER_TOKENS = 256
+"""What the closing turn (the sentence with the final answer) may take on top of the program turn."""
+
+
+def fit_rollout(cfg: RolloutConfig, backend: Backend) -> RolloutConfig:
+    """`cfg` with token budgets large enough for the scripted teacher's programs (unchanged for
+    other backends, and never lowered): without it a long reference program is cut mid-block."""
+    from r1ci.rollout.backends.scripted import ScriptedBackend
+    from r1ci.rollout.tokenize import encode_text
+
+    if not isinstance(backend, ScriptedBackend) or not isinstance(backend.script, ReferenceTeacher):
+        return cfg
+    texts = backend.script.turn_texts()
+    if not texts:
+        return cfg
+    if backend.tokenizer is None:
+        longest = max(len(t) for t in texts)  # text-only trajectories: characters bound tokens
+    else:
+        longest = max(len(encode_text(backend.tokenizer, t)) for t in texts)
+    per_turn = max(cfg.max_tokens_per_turn, longest + _TURN_MARGIN)
+    total = max(cfg.max_new_tokens, per_turn + _ANSWER_TOKENS)
+    if (per_turn, total) == (cfg.max_tokens_per_turn, cfg.max_new_tokens):
+        return cfg
+    return cfg.model_copy(update={"max_tokens_per_turn": per_turn, "max_new_tokens": total})
