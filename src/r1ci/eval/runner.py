@@ -14,22 +14,22 @@ with as many samples as are missing and the new samples take the missing indices
 from __future__ import annotations
 
 import json
-import platform
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 from rich.console import Console
 
-from r1ci.config import ConfigError, StrictModel
+from r1ci.config import ConfigError, StrictModel, check_resume_config
 from r1ci.eval.metrics import compute_metrics, record_key
-from r1ci.eval.report import CONFIG, METRICS, TRAJECTORIES, load_run, parse_records, write_report
+from r1ci.eval.report import CONFIG, METRICS, TRAJECTORIES, load_run, write_report
+from r1ci.jsonl import JsonlWriter, read_records
+from r1ci.provenance import versions
 from r1ci.rollout import RolloutConfig
 
 if TYPE_CHECKING:
@@ -119,12 +119,12 @@ def _round_robin_by_source(names: Sequence[str], k: int) -> list[str]:
 
 
 def select_tasks(cfg: EvalConfig) -> list[str]:
-    from r1ci.tasks import get, names
+    from r1ci.tasks import names
 
     if cfg.tasks:
-        for name in cfg.tasks:
-            get(name)  # raises with the list of known tasks on a typo
-        selected = list(dict.fromkeys(cfg.tasks))
+        from r1ci.tasks.selection import select_tasks
+
+        selected = select_tasks(cfg.tasks)  # names, suites or splits; typos fail with close matches
     else:
         selected = list(names(**SUITE_FILTERS[cfg.suite]))
     if not selected:
@@ -159,31 +159,6 @@ def select_questions(cfg: EvalConfig) -> list[Question]:
 # ---------------------------------------------------------------- the output folder
 
 
-def package_versions() -> dict[str, str | None]:
-    """Versions without importing the packages (importing torch alone costs seconds)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for pkg in ("r1ci", "torch", "transformers", "vllm", "openai"):
-        try:
-            out[pkg] = importlib_metadata.version(pkg)
-        except importlib_metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
-def _identity(cfg: EvalConfig) -> dict[str, Any]:
-    return {k: v for k, v in cfg.model_dump(mode="json").items() if k not in RESUMABLE_KEYS}
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            flat.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            flat[f"{prefix}{k}"] = v
-    return flat
-
-
 def check_resumable(out: Path, cfg: EvalConfig) -> None:
     """Refuse to resume into a folder whose saved config measures something else."""
     saved_path = out / CONFIG
@@ -191,18 +166,8 @@ def check_resumable(out: Path, cfg: EvalConfig) -> None:
         raise ConfigError(
             f"{out} is not empty but holds no {CONFIG}, so it is not an r1ci eval run; pass a new --out"
         )
-    saved = _flatten({k: v for k, v in json.loads(saved_path.read_text())["config"].items()
-                      if k not in RESUMABLE_KEYS})
-    now = _flatten(_identity(cfg))
-    diffs = [
-        f"  {key}: {saved.get(key)!r} in the saved run, {now.get(key)!r} now"
-        for key in sorted(set(saved) | set(now)) if saved.get(key) != now.get(key)
-    ]
-    if diffs:
-        raise ConfigError(
-            f"cannot resume {out}: its config differs from this one:\n" + "\n".join(diffs)
-            + "\nRe-run with the original settings, or pass a new --out to start a separate run."
-        )
+    check_resume_config(json.loads(saved_path.read_text())["config"], cfg.model_dump(mode="json"), where=out,
+                        ignore=sorted(RESUMABLE_KEYS))
 
 
 def prepare_out_dir(cfg: EvalConfig) -> Path:
@@ -223,14 +188,8 @@ def prepare_out_dir(cfg: EvalConfig) -> Path:
 
 
 def load_done(path: Path) -> list[dict[str, Any]]:
-    """Finished records on disk; a torn last line from a crash is cut off so appends start clean."""
-    if not path.exists():
-        return []
-    text = path.read_text(encoding="utf-8")
-    records = parse_records(text, path)
-    if text and (not text.endswith("\n") or len(records) != sum(1 for ln in text.splitlines() if ln.strip())):
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    return records
+    """Finished records on disk; a torn last line from a crash is dropped (appends cut it off)."""
+    return read_records(path, missing_ok=True)
 
 
 def write_config(out: Path, cfg: EvalConfig, backend: Backend) -> None:
@@ -244,7 +203,7 @@ def write_config(out: Path, cfg: EvalConfig, backend: Backend) -> None:
             # For in-process models, where the weights came from (the resolved folder of `default`).
             "path": getattr(getattr(backend, "model", None), "name_or_path", None),
         },
-        "versions": package_versions(),
+        "versions": versions(),
         "command": sys.argv,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -295,7 +254,7 @@ def _missing_groups(
 
 
 def _persist_to(
-    sink: Any, records: list[dict[str, Any]], indices: tuple[int, ...],
+    sink: JsonlWriter, records: list[dict[str, Any]], indices: tuple[int, ...],
     on_trajectory: Callable[[Trajectory], None] | None,
 ) -> Callable[[Trajectory], None]:
     """The engine callback: label the sample, append it to the JSONL and flush before anything else."""
@@ -307,8 +266,7 @@ def _persist_to(
         if not traj.metadata.get("source"):
             traj.metadata["source"] = get(traj.task).source
         rec = traj.to_dict()
-        sink.write(json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n")
-        sink.flush()
+        sink.write(rec)
         records.append(rec)
         if on_trajectory is not None:
             on_trajectory(traj)
@@ -360,7 +318,7 @@ def evaluate(
                 from r1ci.sandbox import get_executor
 
                 executor, own_executor = get_executor(cfg.executor), True
-            with traj_path.open("a", encoding="utf-8") as sink:
+            with JsonlWriter(traj_path) as sink:
                 for indices, qs in groups.items():
                     run_rollouts(
                         backend, qs, cfg.rollout, samples_per_question=len(indices), executor=executor,

@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from r1ci.config import StrictModel, dump_config, load_yaml
+from r1ci.jsonl import JsonlWriter, read_records, write_records
 from r1ci.rollout.protocol import RolloutConfig
 from r1ci.rollout.trajectory import Trajectory, write_jsonl
 from r1ci.tasks.answers import normalize_text
@@ -161,14 +162,10 @@ def resolve_tasks(cfg: SynthConfig) -> list[str]:
         if cfg.backend == "scripted":
             chosen = [n for n in train if tasks.get(n).reference_program is not None]
     else:
-        chosen = list(dict.fromkeys(cfg.tasks))
-        for name in chosen:
-            tasks.get(name)  # unknown names raise with close matches
-            if tasks.split_of(name) != "train":
-                raise ValueError(
-                    f"task {name!r} is a held-out test task; SFT data must never come from test tasks "
-                    "(see `r1ci tasks list --split train`)"
-                )
+        from r1ci.tasks.selection import select_tasks
+
+        chosen = select_tasks(cfg.tasks, split="train",
+                              purpose="SFT synthesis (held-out test tasks never become SFT data)")
     assert all(tasks.split_of(n) == "train" for n in chosen), "a test task reached SFT synthesis"
     if not chosen:
         raise ValueError("no training tasks selected; check --tasks")
@@ -209,21 +206,8 @@ def make_backend(cfg: SynthConfig, questions: Sequence[Question]) -> Backend:
 
 
 def read_generated(path: Path) -> list[Trajectory]:
-    """Trajectories in `generated.jsonl`, skipping a torn last line left by a killed run."""
-    if not path.exists():
-        return []
-    out = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            out.append(Trajectory.from_dict(json.loads(line)))
-        except (json.JSONDecodeError, ValueError):
-            if i == len(lines) - 1:
-                continue  # torn final write
-            raise
-    return out
+    """Trajectories in `generated.jsonl` (a torn last line left by a killed run is dropped)."""
+    return [Trajectory.from_dict(r) for r in read_records(path, missing_ok=True)]
 
 
 def _check_resume(cfg: SynthConfig, out: Path) -> None:
@@ -273,14 +257,15 @@ def generate(cfg: SynthConfig, out: Path, console: Console) -> list[Trajectory]:
 
         backend = make_backend(cfg, todo)
         executor = get_executor(cfg.executor) if cfg.rollout.mode == "ci" else None
-        with gen_path.open("a", encoding="utf-8") as sink:
+        with JsonlWriter(gen_path) as sink:
 
             def persist(traj: Trajectory) -> None:
-                sink.write(json.dumps(traj.to_dict(), ensure_ascii=False) + "\n")
-                sink.flush()
+                sink.write(traj.to_dict())
 
             try:
-                run_rollouts(backend, todo, cfg.rollout, samples_per_question=k, executor=executor,
+                from r1ci.train.teacher import fit_rollout  # the scripted teacher's programs fit their turn
+
+                run_rollouts(backend, todo, fit_rollout(cfg.rollout, backend), samples_per_question=k, executor=executor,
                              seed=cfg.seed, on_trajectory=persist, batch_size=cfg.batch_size)
             finally:
                 backend.close()
@@ -478,16 +463,8 @@ def stats_table(stats: dict[str, Any]) -> Table:
     return table
 
 
-def _write_atomic_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
 def write_outputs(out: Path, trajs: Sequence[Trajectory], result: FilterResult, cfg: SynthConfig) -> dict[str, Any]:
-    from r1ci.train.checkpoint import versions
+    from r1ci.provenance import provenance
 
     rows_all, rows_kept = [], []
     for t, r in zip(trajs, result.reasons, strict=True):
@@ -496,12 +473,11 @@ def write_outputs(out: Path, trajs: Sequence[Trajectory], result: FilterResult, 
         rows_all.append(d)
         if r == KEPT:
             rows_kept.append(d)
-    _write_atomic_jsonl(out / ALL_FILE, rows_all)
-    _write_atomic_jsonl(out / SFT_FILE, rows_kept)
+    write_records(out / ALL_FILE, rows_all)
+    write_records(out / SFT_FILE, rows_kept)
     stats = compute_stats(trajs, result.reasons)
     stats["notes"] = result.notes
-    stats["config"] = cfg.model_dump(mode="json")
-    stats["versions"] = versions()
+    stats.update(provenance(cfg))
     tmp = out / (STATS_FILE + ".tmp")
     tmp.write_text(json.dumps(stats, indent=2), encoding="utf-8")
     tmp.replace(out / STATS_FILE)
