@@ -80,9 +80,9 @@ def test_registered_tasks_follow_the_split() -> None:
     assert not set(train) & set(test)
     assert all(tasks.split_of(n) == "test" for n in test)
     assert tasks.counts() == {
-        "symbench": {"train": 27, "test": 10},
-        "bbh": {"train": 20, "test": 7},
-        "reasoning_gym": {"train": 60, "test": 20},
+        "symbench": {"train": 27, "test": 10, "extra": 4},
+        "bbh": {"train": 20, "test": 7, "extra": 0},
+        "reasoning_gym": {"train": 60, "test": 20, "extra": 0},
     }
     # the scripted SFT teacher's tasks are all training tasks
     assert {"basic_arithmetic", "letter_counting", "word_sorting", "chain_sum"} <= set(train)
@@ -95,7 +95,8 @@ def test_user_split_file_with_only_a_test_list(tmp_path: Path) -> None:
     path.write_text("test:\n  - game24\n  - bbh_navigate\n  - gcd\n")
     tasks.use_split(path)
     assert tasks.names(split="test") == ["game24", "bbh_navigate", "gcd"]
-    assert len(tasks.names(split="train")) == 141
+    assert len(tasks.names(split="train")) == 141  # the extra tasks stay out even without a train list
+    assert tasks.assignment("knapsack") is None
     assert tasks.split_of("sudoku") == "train"
     assert tasks.active_split().origin == str(path)
 
@@ -108,7 +109,8 @@ def test_split_file_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
     assert tasks.names(split="train") == ["game24", "gcd"]
     with pytest.raises(splits.SplitError, match="'boxnet' is in neither the train nor the test list"):
         tasks.split_of("boxnet")
-    assert "boxnet" in tasks.names() and tasks.counts()["symbench"] == {"train": 1, "test": 1}
+    assert "boxnet" not in tasks.names() and "boxnet" in tasks.names(extra=True)
+    assert tasks.counts()["symbench"] == {"train": 1, "test": 1, "extra": 39}
     tasks.use_split(splits.BUILTIN_SPLIT)  # an explicit choice beats the environment
     assert len(tasks.names(split="test")) == 37
 
@@ -152,3 +154,84 @@ def test_reload_rebuilds_the_registry() -> None:
     tasks.reload()
     after = tasks.get("gcd")
     assert after is not before and after.name == before.name
+
+
+def test_codesteer_membership_and_extra_tasks_outside_the_split() -> None:
+    from r1ci.tasks.symbench import EXTRA_NAMES
+
+    bbh_derived = {"date_understanding", "web_of_lies", "logical_deduction", "navigation"}
+    assert bbh_derived <= set(SYMBENCH_NAMES) and len(SYMBENCH_NAMES) == 37
+    assert not set(EXTRA_NAMES) & set(SYMBENCH_NAMES)
+    assert len(tasks.names()) == 144
+    for name in EXTRA_NAMES:
+        assert tasks.get(name).source == "symbench" and tasks.assignment(name) is None
+        assert name in tasks.names(extra=True) and name not in tasks.names()
+        with pytest.raises(splits.SplitError, match="extra task outside the 144"):
+            tasks.split_of(name)
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        ("date_understanding", "bbh_date_understanding"),
+        ("web_of_lies", "bbh_web_of_lies", "knights_knaves", "self_reference"),
+        ("logical_deduction", "bbh_logical_deduction_three_objects", "bbh_logical_deduction_five_objects",
+         "bbh_logical_deduction_seven_objects", "zebra_puzzles"),
+        ("navigation", "bbh_navigate"),
+        ("sudoku", "mini_sudoku", "letter_logic_diagram"),
+        ("logic_puzzle", "kakurasu", "survo"),
+        ("circuit_logic", "bbh_boolean_expressions"),
+        ("logical_equation", "cryptarithm"),
+        ("string_splitting", "string_synthesis", "synthesis_decomposition"),
+        ("syllogism", "bbh_formal_fallacies"),
+        ("gsm_hard", "gsm_symbolic"),
+        ("maze", "shortest_path", "largest_island", "rotten_oranges"),
+        ("boxlift", "boxnet"),
+        ("light_puzzles", "quantum_lock"),
+    ],
+)
+def test_near_duplicates_sit_on_one_side_of_the_split(group: tuple[str, ...]) -> None:
+    assert len({tasks.split_of(name) for name in group}) == 1, {n: tasks.split_of(n) for n in group}
+
+
+def test_a_users_own_task_registers_into_a_split() -> None:
+    from r1ci.tasks.base import Sample, generated_questions
+
+    def sample(rng, difficulty):  # type: ignore[no-untyped-def]
+        a, b = rng.randint(1, 99), rng.randint(1, 99)
+        return Sample(f"What is {a} + {b}?", str(a + b), {"a": a, "b": b})
+
+    task = tasks.Task(
+        name="my_addition", source="symbench", make_questions=generated_questions("my_addition", sample, 1),
+        check=lambda answer, q: answer.strip() == q.answer,
+    )
+    try:
+        tasks.register(task, split="train")
+        assert tasks.get("my_addition") is task and tasks.split_of("my_addition") == "train"
+        assert "my_addition" in tasks.names(split="train") and len(tasks.names()) == 145
+        with pytest.raises(ValueError, match="already registered"):
+            tasks.register(task)
+        tasks.register(task, split=None, replace=True)
+        assert "my_addition" not in tasks.names() and tasks.assignment("my_addition") is None
+    finally:
+        tasks.unregister("my_addition")
+    assert len(tasks.names()) == 144
+    with pytest.raises(ValueError, match="already a built-in task"):
+        tasks.register(tasks.Task(name="game24", source="symbench", make_questions=task.make_questions,
+                                  check=task.check))
+    assert tasks.get("game24").name == "game24"
+
+
+def test_selection_expands_suites_and_splits_and_guards_the_split() -> None:
+    from r1ci.tasks.selection import select_tasks
+
+    assert select_tasks(["bbh", "game24", "bbh_navigate"])[:2] == tasks.names(suite="bbh")[:2]
+    assert len(select_tasks(["bbh", "bbh_navigate"])) == 27
+    assert select_tasks(["test"]) == tasks.names(split="test")
+    assert select_tasks(["extra"]) == ["date_arithmetic", "boolean_circuit", "knapsack", "calendar_scheduling"]
+    assert select_tasks(None, split="train", suite="bbh") == tasks.names(suite="bbh", split="train")
+    with pytest.raises(ValueError, match=r"not in the 'train' split, so SFT refuses them"):
+        select_tasks(["game24", "maze"], split="train", purpose="SFT")
+    assert select_tasks(["maze"], split="train", allow_other_split=True) == ["maze"]
+    with pytest.raises(tasks.UnknownTaskError, match="did you mean"):
+        select_tasks(["gam24"])
