@@ -32,7 +32,8 @@ from rich.table import Table
 from r1ci.rollout.engine import run_rollouts
 from r1ci.rollout.protocol import RolloutConfig
 from r1ci.tasks.base import Question
-from r1ci.train.curriculum import CurriculumConfig, estimate_pass_rates, training_questions
+from r1ci.train.curriculum import CurriculumConfig
+from r1ci.train.estimate import estimate_pass_rates, training_questions
 from r1ci.train.grpo import train_grpo
 from r1ci.train.grpo_batch import trajectory_reward
 from r1ci.train.grpo_config import (
@@ -43,7 +44,7 @@ from r1ci.train.grpo_config import (
     OptimSettings,
     TrainSettings,
 )
-from r1ci.train.logging import LoggingConfig, read_metrics
+from r1ci.train.metric_sinks import LoggingConfig, read_metrics
 
 console = Console(width=140)
 

@@ -70,7 +70,7 @@ def run_r1ci(model: Path, args: argparse.Namespace, out: Path) -> dict[str, floa
         OptimSettings,
         TrainSettings,
     )
-    from r1ci.train.logging import LoggingConfig, read_metrics
+    from r1ci.train.metric_sinks import LoggingConfig, read_metrics
 
     qs = [Question(id=f"bench/{i}", task="bench", prompt=p, answer=None) for i, p in enumerate(prompts(args.questions))]
     cfg = GRPOConfig(

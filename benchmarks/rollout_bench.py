@@ -30,9 +30,9 @@ from rich.table import Table
 
 from r1ci.rollout import RolloutConfig, RolloutEngine
 from r1ci.rollout.backends.hf import HFBackend
+from r1ci.rollout.tokenize import encode_prompt, encode_text, end_of_turn_ids
 from r1ci.tasks.answers import extract_answer
 from r1ci.tasks.base import Grade, Question
-from r1ci.rollout.tokenize import encode_prompt, encode_text, end_of_turn_ids
 
 console = Console(width=150)
 

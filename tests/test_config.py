@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from r1ci.cli import app
 from r1ci.config import ConfigError, apply_overrides, load_config, set_dotted
-from r1ci.train.curriculum import EstimateConfig
+from r1ci.train.estimate import EstimateConfig
 from r1ci.train.grpo_config import GRPOConfig
 from r1ci.train.sft import SFTConfig
 

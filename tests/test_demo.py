@@ -69,7 +69,7 @@ def test_demo_resume_skips_finished_stages_and_refuses_a_dirty_folder(tmp_path: 
     assert (out / "sft" / "DONE").read_text() == stamp
     assert (out / "report.md").exists()
     changed = load_demo_config(None, [*TINY, f"out={out}", f"model={tiny_model_dir}", "eval_seed=5"], quick=True)
-    with pytest.raises(ValueError, match="different config"):
+    with pytest.raises(ValueError, match="config differs"):
         run_demo(changed, resume=True)
 
 

@@ -10,9 +10,9 @@ default).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -97,7 +97,75 @@ def build_config(
         return cls.model_validate(data)
     except ValidationError as exc:
         where = f" in {source}" if source else ""
-        raise ConfigError(f"invalid {cls.__name__}{where}:\n{exc}") from exc
+        raise ConfigError(f"invalid {cls.__name__}{where}:\n{explain(cls, exc)}") from exc
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside a field annotation (`X`, `X | None`, ...), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def valid_keys(cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the config section at `loc` ([] when `loc` leaves the typed configs)."""
+    node: type[BaseModel] | None = cls
+    for part in loc:
+        field = node.model_fields.get(str(part)) if node is not None else None
+        node = _model_in(field.annotation) if field is not None else None
+    return sorted(node.model_fields) if node is not None else []
+
+
+def explain(cls: type[BaseModel], exc: ValidationError, prefix: str = "") -> str:
+    """One line per error, each naming its dotted key; an unknown key also lists the valid ones."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = prefix + ".".join(str(part) for part in loc)
+        if err["type"] == "extra_forbidden":
+            valid = valid_keys(cls, loc[:-1])
+            hint = f"; valid keys here: {', '.join(valid)}" if valid else ""
+            lines.append(f"  {key}: unknown key{hint}")
+        else:
+            lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_differences(saved: Mapping[str, Any], now: Mapping[str, Any], *,
+                       only: Sequence[str] | None = None, ignore: Sequence[str] = ()) -> list[str]:
+    """Dotted keys whose value differs between a saved run config and this one, one line each.
+    `only`/`ignore` name top-level keys (e.g. the knobs a resumed run may change)."""
+    def pick(d: Mapping[str, Any]) -> dict[str, Any]:
+        return _flatten({k: v for k, v in d.items() if (only is None or k in only) and k not in ignore})
+
+    a, b = pick(saved), pick(now)
+    return [f"  {key}: {a.get(key)!r} in the saved run, {b.get(key)!r} now"
+            for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+
+
+def check_resume_config(saved: Mapping[str, Any], now: Mapping[str, Any], *, where: str | Path,
+                        only: Sequence[str] | None = None, ignore: Sequence[str] = ()) -> None:
+    """The one resume check: continuing a run with different settings would mix two experiments."""
+    diffs = config_differences(saved, now, only=only, ignore=ignore)
+    if diffs:
+        raise ConfigError(
+            f"cannot resume {where}: its config differs from this one:\n" + "\n".join(diffs)
+            + "\nRe-run with the original settings, or pass a new --out to start a separate run."
+        )
 
 
 def dump_config(cfg: BaseModel, path: str | Path) -> None:

@@ -9,8 +9,8 @@ from rollout_fakes import SubprocessExecutor, make_task
 
 from r1ci.rollout import RolloutConfig, Trajectory, run_rollouts
 from r1ci.rollout.backends.scripted import ScriptedBackend, last_output
-from r1ci.tasks.base import Question
 from r1ci.rollout.tokenize import decode, encode_prompt, encode_text, end_of_turn_ids, trajectory_features
+from r1ci.tasks.base import Question
 
 TASK = make_task()
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from r1ci.rollout.trajectory import Segment, Trajectory
 from r1ci.rollout.tokenize import (
     decode,
     encode_prompt,
@@ -15,6 +14,7 @@ from r1ci.rollout.tokenize import (
     stop_token_ids,
     trajectory_features,
 )
+from r1ci.rollout.trajectory import Segment, Trajectory
 
 
 def test_encode_prompt_uses_template_with_generation_prompt(tiny_tokenizer: Any) -> None:

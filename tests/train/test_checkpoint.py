@@ -17,7 +17,7 @@ from r1ci.train.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from r1ci.train.logging import LoggingConfig, MetricsLogger, read_metrics, resolve_sinks
+from r1ci.train.metric_sinks import LoggingConfig, MetricsLogger, read_metrics, resolve_sinks
 
 
 def _tiny(tiny_model_dir: Path) -> torch.nn.Module:

@@ -16,10 +16,9 @@ from r1ci.train.curriculum import (
     make_stages,
     potential,
     read_estimates,
-    split_rollouts,
-    success,
     write_estimates,
 )
+from r1ci.train.estimate import split_rollouts, success
 
 # pass rates chosen so the variance ranking is unambiguous except for two explicit ties
 RATES = {"q0": 0.0, "q1": 1.0, "q2": 0.5, "q3": 0.25, "q4": 0.75, "q5": 0.1, "q6": 0.9, "q7": 0.4}

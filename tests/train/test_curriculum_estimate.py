@@ -12,13 +12,8 @@ from r1ci.cli import app
 from r1ci.rollout.backends.scripted import ScriptedBackend
 from r1ci.rollout.protocol import RolloutConfig
 from r1ci.tasks import get
-from r1ci.train.curriculum import (
-    CODE_FIRST_HINT,
-    estimate_pass_rates,
-    make_stages,
-    mode_config,
-    read_estimates,
-)
+from r1ci.train.curriculum import make_stages, read_estimates
+from r1ci.train.estimate import CODE_FIRST_HINT, estimate_pass_rates, mode_config
 
 
 def test_estimate_counts_rewards_per_question_and_resumes(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from r1ci.config import load_config
 from r1ci.train.grpo_config import GRPOConfig
-from r1ci.train.logging import read_metrics
+from r1ci.train.metric_sinks import read_metrics
 
 RECIPE = Path(__file__).resolve().parents[2] / "configs" / "rl" / "demo_text.yaml"
 

@@ -11,7 +11,7 @@ import torch
 from r1ci.rollout.protocol import RolloutConfig
 from r1ci.tasks.base import Grade, Question
 from r1ci.train.grpo_config import GRPOConfig, GRPOSettings, OptimSettings, TrainSettings
-from r1ci.train.logging import LoggingConfig, read_metrics
+from r1ci.train.metric_sinks import LoggingConfig, read_metrics
 
 QUESTIONS = [Question(id=f"toy/{i}", task="toy", prompt=f"Repeat the number {i}.", answer=str(i)) for i in range(4)]
 
@@ -38,7 +38,7 @@ def test_update_raises_logprob_of_positive_advantage_samples(tiny_model_dir: Pat
     from transformers import AutoModelForCausalLM
 
     from r1ci.rollout.trajectory import Segment, Trajectory
-    from r1ci.train.grpo import StepBatch, lr_factor, make_optimizer, update_policy
+    from r1ci.train.grpo import StepBatch, make_lr_scheduler, make_optimizer, update_policy
     from r1ci.train.grpo_batch import build_micro_batches, sequence_logprobs
 
     cfg = _cfg(tiny_model_dir, Path("unused"))
@@ -47,7 +47,7 @@ def test_update_raises_logprob_of_positive_advantage_samples(tiny_model_dir: Pat
     acc = Accelerator(cpu=True)
     opt = make_optimizer(model, cfg)
     model, opt = acc.prepare(model, opt)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt.optimizer, lr_factor(cfg))
+    sched = make_lr_scheduler(opt, cfg)
 
     def traj(completion: list[int], mask: list[int], reward: float) -> Trajectory:
         return Trajectory("toy", "toy/0", "p", [], [1, 2, 3], "x", [Segment("model", "x", completion)],

@@ -9,7 +9,7 @@ import torch
 
 from r1ci.rollout.trajectory import Segment, Trajectory
 from r1ci.train.grpo_config import GRPOConfig, GRPOSettings, OptimSettings
-from r1ci.train.sft import LoraSettings
+from r1ci.train.scaffold import LoraSettings
 
 
 def _traj(completion: list[int], reward: float) -> Trajectory:
@@ -27,7 +27,7 @@ def _lora_model(tiny_model_dir: Path, cfg: GRPOConfig) -> torch.nn.Module:
 def test_kl_to_adapter_disabled_reference(tiny_model_dir: Path) -> None:
     from accelerate import Accelerator
 
-    from r1ci.train.grpo import StepBatch, lr_factor, make_optimizer, update_policy
+    from r1ci.train.grpo import StepBatch, make_lr_scheduler, make_optimizer, update_policy
 
     cfg = GRPOConfig(model=str(tiny_model_dir), lora=LoraSettings(enabled=True, r=4, alpha=8),
                      grpo=GRPOSettings(group_size=2, beta=0.1, micro_batch_size=2), optim=OptimSettings(lr=1e-2))
@@ -37,7 +37,7 @@ def test_kl_to_adapter_disabled_reference(tiny_model_dir: Path) -> None:
     acc = Accelerator(cpu=True)
     opt = make_optimizer(model, cfg)
     model, opt = acc.prepare(model, opt)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt.optimizer, lr_factor(cfg))
+    sched = make_lr_scheduler(opt, cfg)
     batch = StepBatch([[_traj([100, 101], 1.0), _traj([200, 201], 0.0)]], [], 0, 1, 1, 0.0, 0.0)
     first = update_policy(cfg, model, None, opt, sched, acc, batch, pad_id=0)
     # LoRA starts with B = 0: policy == reference, so the k3 KL is exactly 0 before any update

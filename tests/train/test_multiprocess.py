@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from r1ci.train.logging import read_metrics
+from r1ci.train.metric_sinks import read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 from sft_helpers import make_traj, toy_dataset, write_dataset
 
+from r1ci.rollout.tokenize import trajectory_features
 from r1ci.rollout.trajectory import Trajectory
 from r1ci.train.data import (
     IGNORE_INDEX,
@@ -19,9 +20,8 @@ from r1ci.train.data import (
     split_eval,
     step_loss_tokens,
 )
-from r1ci.train.logging import read_metrics
+from r1ci.train.metric_sinks import read_metrics
 from r1ci.train.sft import SFTConfig, batch_loss, masked_lm_loss, supports_logits_to_keep, train_sft
-from r1ci.rollout.tokenize import trajectory_features
 
 
 @pytest.fixture(scope="module")

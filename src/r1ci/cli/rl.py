@@ -1,7 +1,7 @@
 """`r1ci rl ...`: GRPO training and the improvement-potential curriculum.
 
 Thin layer: each command builds a typed config (YAML recipe + flags + `-o key=value` overrides) and
-calls one library function (`r1ci.train.grpo.train_grpo`, `r1ci.train.curriculum.estimate_potentials`,
+calls one library function (`r1ci.train.grpo.train_grpo`, `r1ci.train.estimate.estimate_potentials`,
 `r1ci.train.curriculum_report.curriculum_report`).
 """
 
@@ -66,7 +66,7 @@ def estimate(
     override: OverrideOpt = None,
 ) -> None:
     """Estimate each question's pass rate p with K rollouts; potential = p(1-p) by default."""
-    from r1ci.train.curriculum import EstimateConfig, estimate_potentials
+    from r1ci.train.estimate import EstimateConfig, estimate_potentials
 
     try:
         cfg = load_config(EstimateConfig, config, override, flags={

@@ -28,11 +28,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field, ValidationError
 from rich.console import Console
 from rich.rule import Rule
 
-from r1ci.config import ConfigError, StrictModel, build_config, dump_config, load_yaml
+from r1ci.config import (
+    ConfigError,
+    StrictModel,
+    build_config,
+    check_resume_config,
+    dump_config,
+    explain,
+    load_yaml,
+)
+from r1ci.provenance import provenance
 
 console = Console(stderr=True)
 
@@ -127,7 +136,10 @@ def load_demo_config(path: str | Path | None = None, overrides: list[str] | None
     # Start from the defaults so a YAML or `-o sft.train.lr=...` changes one knob of a stage section
     # instead of replacing the whole section.
     data = _merge(DemoConfig().model_dump(mode="json"), load_yaml(path))
-    return build_config(DemoConfig, data, (QUICK_OVERRIDES if quick else []) + list(overrides or []), flags, source=path)
+    cfg = build_config(DemoConfig, data, (QUICK_OVERRIDES if quick else []) + list(overrides or []), flags,
+                       source=path)
+    validate_stages(cfg, path)
+    return cfg
 
 
 # ---------------------------------------------------------------- stages
@@ -140,10 +152,10 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _eval(cfg: DemoConfig, out: Path, model: str, mode: str, resume: bool) -> Path:
-    from r1ci.eval.runner import EvalConfig, evaluate
+def _eval_config(cfg: DemoConfig, out: Path, model: str, mode: str, resume: bool) -> Any:
+    from r1ci.eval.runner import EvalConfig
 
-    ecfg = EvalConfig.model_validate({
+    return EvalConfig.model_validate({
         "model": model,
         "suite": "train",
         "tasks": cfg.tasks,
@@ -154,48 +166,71 @@ def _eval(cfg: DemoConfig, out: Path, model: str, mode: str, resume: bool) -> Pa
         "out": str(out),
         "resume": resume,
     })
-    return evaluate(ecfg)
 
 
-def _synth(cfg: DemoConfig, out: Path, resume: bool) -> Path:
-    from r1ci.train.synth import SynthConfig, synthesize
+def _synth_config(cfg: DemoConfig, out: Path, resume: bool) -> Any:
+    from r1ci.train.synth import SynthConfig
 
-    data = _merge({
+    return SynthConfig.model_validate(_merge({
         "model": "reference", "backend": "scripted", "tokenizer": cfg.model, "split": "train",
         "tasks": cfg.tasks, "question_seed": cfg.synth_seed, "out": str(out), "resume": resume,
-    }, cfg.synth)
-    return synthesize(SynthConfig.model_validate(data))
+    }, cfg.synth))
 
 
-def _sft(cfg: DemoConfig, out: Path, synth_dir: Path, resume: bool) -> Path:
-    from r1ci.train.sft import SFTConfig, train_sft
+def _sft_config(cfg: DemoConfig, out: Path, synth_dir: Path, resume: bool) -> Any:
+    from r1ci.train.sft import SFTConfig
 
-    data = _merge({"model": cfg.model, "data": [str(synth_dir)], "out": str(out), "resume": resume}, cfg.sft)
-    return train_sft(SFTConfig.model_validate(data))
+    return SFTConfig.model_validate(
+        _merge({"model": cfg.model, "data": [str(synth_dir)], "out": str(out), "resume": resume}, cfg.sft))
 
 
-def _estimate(cfg: DemoConfig, out: Path, model: Path) -> Path:
-    from r1ci.train.curriculum import EstimateConfig, estimate_potentials
+def _estimate_config(cfg: DemoConfig, out: Path, model: Path) -> Any:
+    from r1ci.train.estimate import EstimateConfig
 
-    data = _merge({
+    return EstimateConfig.model_validate(_merge({
         "model": str(model), "split": "train", "tasks": cfg.tasks, "question_seed": cfg.rl_seed,
         "out": str(out / "estimates.jsonl"),
-    }, cfg.estimate)
-    return estimate_potentials(EstimateConfig.model_validate(data))
+    }, cfg.estimate))
 
 
-def _rl(cfg: DemoConfig, out: Path, model: Path, estimates: Path, resume: bool) -> Path:
-    from r1ci.train.grpo import train_grpo
+def _rl_config(cfg: DemoConfig, out: Path, model: Path, estimates: Path, resume: bool) -> Any:
     from r1ci.train.grpo_config import GRPOConfig
 
-    rl = cfg.rl
     q_per_task = int(cfg.estimate.get("questions_per_task", 4))
-    data = _merge({
+    return GRPOConfig.model_validate(_merge({
         "model": str(model), "out": str(out), "resume": resume, "seed": cfg.rl_seed,
         "data": {"tasks": cfg.tasks, "questions_per_task": q_per_task, "seed": cfg.rl_seed},
         "curriculum": {"estimates": str(estimates)},
-    }, rl)
-    return train_grpo(GRPOConfig.model_validate(data))
+    }, cfg.rl))
+
+
+def validate_stages(cfg: DemoConfig, source: str | Path | None = None) -> None:
+    """Build every stage's config now, as `run_demo` will, so a bad key (`-o sft.train.lrr=1`) fails at
+    load, naming the key and the valid ones, instead of stages later."""
+    from r1ci.eval.runner import EvalConfig
+    from r1ci.train.estimate import EstimateConfig
+    from r1ci.train.grpo_config import GRPOConfig
+    from r1ci.train.sft import SFTConfig
+    from r1ci.train.synth import SynthConfig
+
+    out = Path(cfg.out)
+    sft_model = out / "sft" / "final"
+    stages: list[tuple[str, type[BaseModel], Callable[[], Any]]] = [
+        ("", EvalConfig, lambda: _eval_config(cfg, out / "eval-base-ci", cfg.model, "ci", False)),
+        ("synth.", SynthConfig, lambda: _synth_config(cfg, out / "synth", False)),
+        ("sft.", SFTConfig, lambda: _sft_config(cfg, out / "sft", out / "synth", False)),
+        ("estimate.", EstimateConfig, lambda: _estimate_config(cfg, out / "curriculum", sft_model)),
+        ("rl.", GRPOConfig, lambda: _rl_config(cfg, out / "rl", sft_model, out / "curriculum" / "x.jsonl", False)),
+    ]
+    problems = []
+    for prefix, cls, build in stages:
+        try:
+            build()
+        except ValidationError as exc:
+            problems.append(explain(cls, exc, prefix))
+    if problems:
+        where = f" in {source}" if source else ""
+        raise ConfigError(f"invalid DemoConfig{where}:\n" + "\n".join(problems))
 
 
 STAGES = ("eval-base-text", "eval-base-ci", "synth", "sft", "eval-sft", "curriculum", "rl", "eval-rl", "report")
@@ -211,13 +246,9 @@ def run_demo(cfg: DemoConfig, *, resume: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     saved = out / "demo_config.yaml"
     if resume and saved.exists():
-        previous = load_yaml(saved)
-        if previous != cfg.model_dump(mode="json"):
-            raise ConfigError(
-                f"--resume with a different config than {saved} recorded; rerun with the same options "
-                "(or --quick as before), or use a new --out"
-            )
+        check_resume_config(load_yaml(saved), cfg.model_dump(mode="json"), where=out)
     dump_config(cfg, saved)
+    (out / "provenance.json").write_text(json.dumps(provenance(cfg), indent=2))
 
     timings: dict[str, float] = json.loads((out / "timings.json").read_text()) if (out / "timings.json").exists() else {}
 
@@ -240,14 +271,20 @@ def run_demo(cfg: DemoConfig, *, resume: bool = False) -> Path:
     rl_model = out / "rl" / "final"
     estimates = out / "curriculum" / "estimates.jsonl"
 
-    stage("eval-base-text", lambda r: _eval(cfg, out / "eval-base-text", cfg.model, "text", r))
-    stage("eval-base-ci", lambda r: _eval(cfg, out / "eval-base-ci", cfg.model, "ci", r))
-    stage("synth", lambda r: _synth(cfg, out / "synth", r))
-    stage("sft", lambda r: _sft(cfg, out / "sft", out / "synth", r))
-    stage("eval-sft", lambda r: _eval(cfg, out / "eval-sft", str(sft_model), "ci", r))
-    stage("curriculum", lambda r: _estimate(cfg, out / "curriculum", sft_model))
-    stage("rl", lambda r: _rl(cfg, out / "rl", sft_model, estimates, r))
-    stage("eval-rl", lambda r: _eval(cfg, out / "eval-rl", str(rl_model), "ci", r))
+    from r1ci.eval.runner import evaluate
+    from r1ci.train.estimate import estimate_potentials
+    from r1ci.train.grpo import train_grpo
+    from r1ci.train.sft import train_sft
+    from r1ci.train.synth import synthesize
+
+    stage("eval-base-text", lambda r: evaluate(_eval_config(cfg, out / "eval-base-text", cfg.model, "text", r)))
+    stage("eval-base-ci", lambda r: evaluate(_eval_config(cfg, out / "eval-base-ci", cfg.model, "ci", r)))
+    stage("synth", lambda r: synthesize(_synth_config(cfg, out / "synth", r)))
+    stage("sft", lambda r: train_sft(_sft_config(cfg, out / "sft", out / "synth", r)))
+    stage("eval-sft", lambda r: evaluate(_eval_config(cfg, out / "eval-sft", str(sft_model), "ci", r)))
+    stage("curriculum", lambda r: estimate_potentials(_estimate_config(cfg, out / "curriculum", sft_model)))
+    stage("rl", lambda r: train_grpo(_rl_config(cfg, out / "rl", sft_model, estimates, r)))
+    stage("eval-rl", lambda r: evaluate(_eval_config(cfg, out / "eval-rl", str(rl_model), "ci", r)))
 
     from r1ci.pipelines.demo_report import write_demo_report
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from r1ci.eval.plots import Plot, new_figure, render_png
 from r1ci.eval.report import ReportPaths, Run, Section, Table, fmt_pct, load_run, write_report
+from r1ci.jsonl import read_records
 from r1ci.train.curriculum import potential
 
 EVAL_STAGES = (
@@ -21,19 +21,6 @@ EVAL_STAGES = (
     ("eval-sft", "SFT (CI)"),
     ("eval-rl", "RL (CI)"),
 )
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a torn last line from an interrupted run
-    return rows
 
 
 def _curve_plot(name: str, caption: str, series: dict[str, tuple[list[float], list[float]]], ylabel: str) -> Plot:
@@ -73,17 +60,17 @@ def _training_section(out: Path, timings: dict[str, float]) -> Section:
         totals = stats.get("totals", stats)
         rows.append(["synth", f"kept {totals.get('kept', '?')} of {totals.get('generated', totals.get('total', '?'))} "
                      "teacher trajectories", f"{timings.get('synth', 0):.0f}s"])
-    sft_rows = [r for r in _jsonl(out / "sft" / "metrics.jsonl") if "loss" in r]
+    sft_rows = [r for r in read_records(out / "sft" / "metrics.jsonl", missing_ok=True) if "loss" in r]
     if sft_rows:
         rows.append(["sft", f"{len(sft_rows)} steps, loss {sft_rows[0]['loss']:.3f} → {sft_rows[-1]['loss']:.3f}",
                      f"{timings.get('sft', 0):.0f}s"])
-    est = _jsonl(out / "curriculum" / "estimates.jsonl")
+    est = read_records(out / "curriculum" / "estimates.jsonl", missing_ok=True)
     if est:
         pots = [potential(float(e["pass_rate"])) for e in est if "pass_rate" in e]
         nonzero = sum(p > 0 for p in pots)
         rows.append(["curriculum", f"{len(est)} questions estimated, {nonzero} with potential > 0",
                      f"{timings.get('curriculum', 0):.0f}s"])
-    rl_rows = [r for r in _jsonl(out / "rl" / "metrics.jsonl") if "reward" in r]
+    rl_rows = [r for r in read_records(out / "rl" / "metrics.jsonl", missing_ok=True) if "reward" in r]
     if rl_rows:
         first, last = rl_rows[0]["reward"], rl_rows[-1]["reward"]
         rows.append(["rl", f"{len(rl_rows)} steps, batch reward {first:.2f} → {last:.2f}",

@@ -14,20 +14,46 @@ Trajectories from API backends have no ids (`prompt_ids == completion_ids == []`
 `r1ci.rollout.tokenize.trajectory_features` tokenises them exactly the way the engine would.
 
 JSONL I/O is lossless: `Trajectory.from_dict(t.to_dict()) == t`.
+
+One schema whatever the backend or stage: empty id lists are lists, and `metadata` always holds
+every key of `METADATA_KEYS` (None where a stage has nothing to say), so the JSONL of an hf run, an
+openai run, an eval and a synthesis load together:
+
+    datasets.load_dataset("json", data_files=[...], features=dataset_features())
+
+(`datasets.concatenate_datasets` of files loaded one by one works as well.)
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from r1ci.jsonl import append_records, iter_records, write_records
+
 SegmentKind = Literal["model", "interpreter"]
-StopReason = Literal["answer", "eos", "length", "max_turns"]
+StopReason = Literal["answer", "eos", "length", "max_turns", "error"]
 SEGMENT_KINDS: tuple[str, ...] = ("model", "interpreter")
-STOP_REASONS: tuple[str, ...] = ("answer", "eos", "length", "max_turns")
+STOP_REASONS: tuple[str, ...] = ("answer", "eos", "length", "max_turns", "error")
+METADATA_TYPES: dict[str, str] = {
+    "index": "int64",  # position in the run (question-major, then sample)
+    "source": "string",  # symbench | bbh | reasoning_gym
+    "mode": "string",  # ci | text
+    "sample_index": "int64",
+    "seed": "int64",
+    "model": "string",
+    "backend": "string",
+    "gold": "string",
+    "temperature": "float64",
+    "exec_time_s": "float64",
+    "completion_tokens": "int64",  # model + interpreter tokens (ids, or the server's usage)
+    "error": "string",  # why the backend failed this sample (stop_reason "error")
+    "synth_reason": "string",  # SFT synthesis: why the filters kept or dropped it
+}
+"""Every trajectory's metadata keys and their Arrow types (the one metadata schema)."""
+METADATA_KEYS: tuple[str, ...] = tuple(METADATA_TYPES)
 
 
 @dataclass
@@ -64,6 +90,7 @@ class Trajectory:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.metadata = {**dict.fromkeys(METADATA_KEYS), **self.metadata}
         if self.stop_reason not in STOP_REASONS:
             raise ValueError(f"stop_reason must be one of {STOP_REASONS}, got {self.stop_reason!r}")
         if len(self.mask) != len(self.completion_ids):
@@ -105,29 +132,49 @@ class Trajectory:
             raise ValueError(f"trajectory record lacks field {exc}; was it written by Trajectory.to_dict?") from exc
 
 
+def dataset_features() -> Any:
+    """`datasets.Features` of a trajectory JSONL line: pass it to `load_dataset("json", ...)` so files
+    whose columns are all empty or all None (an API run has no ids) still get the common types."""
+    from datasets import Features, List, Value
+
+    ids = List(Value("int64"))
+    return Features({
+        "task": Value("string"),
+        "question_id": Value("string"),
+        "prompt": Value("string"),
+        "messages": List({"role": Value("string"), "content": Value("string")}),
+        "prompt_ids": ids,
+        "completion": Value("string"),
+        "segments": List({"kind": Value("string"), "text": Value("string"), "token_ids": ids}),
+        "completion_ids": ids,
+        "mask": ids,
+        "logprobs": List(Value("float64")),
+        "num_code_turns": Value("int64"),
+        "exec_errors": Value("int64"),
+        "stop_reason": Value("string"),
+        "extracted_answer": Value("string"),
+        "reward": Value("float64"),
+        "grade_reason": Value("string"),
+        "metadata": {k: Value(t) for k, t in METADATA_TYPES.items()},
+    })
+
+
 def write_jsonl(path: str | Path, trajs: Iterable[Trajectory], append: bool = False) -> Path:
-    """Write one JSON object per line. `append=True` adds to an existing file (streaming writers)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with p.open("a" if append else "w", encoding="utf-8") as f:
-        for t in trajs:
-            # ensure_ascii=False keeps model text readable; allow_nan=False: a NaN logprob is a bug upstream.
-            f.write(json.dumps(t.to_dict(), ensure_ascii=False, allow_nan=False) + "\n")
-    return p
+    """One JSON object per line: `append=True` adds to the file (streaming writers), else the file is
+    replaced atomically. Broken-line policy: `r1ci.jsonl`."""
+    records = (t.to_dict() for t in trajs)
+    return append_records(path, records) if append else write_records(path, records)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[Trajectory]:
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"trajectory file {p} does not exist")
-    with p.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield Trajectory.from_dict(json.loads(line))
-            except (json.JSONDecodeError, ValueError) as exc:
-                raise ValueError(f"{p}:{lineno}: bad trajectory line: {exc}") from exc
+    for lineno, record in iter_records(p):
+        try:
+            yield Trajectory.from_dict(record)
+        except ValueError as exc:
+            raise ValueError(f"{p}:{lineno}: bad trajectory line: {exc}") from exc
 
 
 def read_jsonl(path: str | Path) -> list[Trajectory]:

@@ -21,7 +21,6 @@ shared files, every process writes its own RNG file, and all processes wait for 
 from __future__ import annotations
 
 import json
-import platform
 import random
 import re
 import shutil
@@ -29,6 +28,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from r1ci.provenance import versions
 
 if TYPE_CHECKING:
     import torch
@@ -71,19 +72,6 @@ def _unwrap(model: torch.nn.Module, accelerator: Accelerator | None) -> torch.nn
 
 def _is_peft(model: Any) -> bool:
     return hasattr(model, "peft_config") and hasattr(model, "get_base_model")
-
-
-def versions() -> dict[str, str]:
-    """Library versions recorded in every artefact (invariant: artefacts say what made them)."""
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("r1ci", "torch", "transformers", "peft", "accelerate"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            continue
-    return out
 
 
 def rng_state() -> dict[str, Any]:

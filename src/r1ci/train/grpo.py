@@ -37,10 +37,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,13 +47,24 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from r1ci.config import dump_config
+from r1ci.provenance import provenance
 from r1ci.tasks.base import Question
-from r1ci.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, versions
-from r1ci.train.curriculum import CurriculumSampler, read_estimates, training_questions
+from r1ci.train.curriculum import CurriculumSampler, read_estimates
+from r1ci.train.estimate import training_questions
 from r1ci.train.grpo_batch import MicroBatch, build_micro_batches, sequence_logprobs, trajectory_reward
 from r1ci.train.grpo_config import GRPOConfig
 from r1ci.train.grpo_loss import group_advantages, grpo_loss
-from r1ci.train.logging import MetricsLogger, training_progress
+from r1ci.train.metric_sinks import MetricsLogger, training_progress
+from r1ci.train.scaffold import (
+    Checkpoints,
+    load_trainable,
+    make_accelerator,
+    make_scheduler,
+    pad_token_id,
+    resolve_precision,
+    save_final_model,
+)
+from r1ci.train.scaffold import make_optimizer as scaffold_optimizer
 
 if TYPE_CHECKING:
     import torch
@@ -65,51 +75,14 @@ if TYPE_CHECKING:
     from r1ci.rollout.engine import Grader
     from r1ci.rollout.trajectory import Trajectory
 
-FINAL_DIR = "final"
-
-
 # ----------------------------------------------------------------------------------------------
 # setup
 
 
-def _device_type() -> str:
-    import torch
-
-    forced_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
-    return "cuda" if torch.cuda.is_available() and not forced_cpu else "cpu"
-
-
 def load_policy(cfg: GRPOConfig, precision: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
     """The policy (LoRA-wrapped when enabled), its tokenizer and the resolved base path."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    from r1ci.models import load_tokenizer, resolve_model_path
-
-    path = resolve_model_path(cfg.model)
-    dtype = torch.bfloat16 if precision == "bf16-pure" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    if cfg.grpo.disable_dropout:
-        _disable_dropout(model)
-    if cfg.optim.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    if cfg.lora.enabled:
-        from peft import LoraConfig, get_peft_model
-
-        model = get_peft_model(model, LoraConfig(
-            r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=0.0 if cfg.grpo.disable_dropout else cfg.lora.dropout,
-            target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM",
-        ))
-    return model, load_tokenizer(path), path
-
-
-def _disable_dropout(model: torch.nn.Module) -> None:
-    """Dropout makes log-probs of the same tokens differ between forward passes, i.e. a noisy ratio."""
-    import torch
-
-    for m in model.modules():
-        if isinstance(m, torch.nn.Dropout):
-            m.p = 0.0
+    return load_trainable(cfg.model, precision, cfg.lora, gradient_checkpointing=cfg.optim.gradient_checkpointing,
+                          no_dropout=cfg.grpo.disable_dropout)
 
 
 def load_reference(path: str, device: torch.device, precision: str) -> torch.nn.Module:
@@ -153,26 +126,14 @@ def _is_test_task(name: str) -> bool:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: GRPOConfig) -> torch.optim.Optimizer:
-    import torch
-
-    params = [p for p in model.parameters() if p.requires_grad]
     o = cfg.optim
-    return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
+    return scaffold_optimizer(model, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
 
 
-def lr_factor(cfg: GRPOConfig) -> Callable[[int], float]:
+def make_lr_scheduler(optimizer: Any, cfg: GRPOConfig) -> Any:
     """Linear warmup, then cosine from 1 to `min_lr_ratio` over the remaining steps (1.0 = constant)."""
-    import math
-
-    warm, total, floor = cfg.optim.warmup_steps, cfg.train.max_steps, cfg.optim.min_lr_ratio
-
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / (warm + 1)
-        progress = min(1.0, (step - warm) / max(1, total - warm))
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
+    return make_scheduler(optimizer, warmup=cfg.optim.warmup_steps, total=cfg.train.max_steps,
+                          min_lr_ratio=cfg.optim.min_lr_ratio)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,6 +288,21 @@ def _reduce(value: int | float, accelerator: Accelerator, op: str = "sum") -> An
     return int(out) if isinstance(value, int) else out
 
 
+def _global_std(values: torch.Tensor, accelerator: Accelerator) -> float:
+    """Population std of `values` pooled over all processes (collective: every process calls it)."""
+    import torch
+
+    stats = torch.tensor([values.numel(), values.double().sum(), (values.double() ** 2).sum()],
+                         dtype=torch.float64, device=accelerator.device)
+    if accelerator.num_processes > 1:
+        stats = accelerator.reduce(stats, reduction="sum")
+    n, total, squares = (float(x) for x in stats)
+    if n == 0:
+        return 0.0
+    mean = total / n
+    return max(squares / n - mean * mean, 0.0) ** 0.5
+
+
 def update_policy(
     cfg: GRPOConfig, model: torch.nn.Module, ref_model: torch.nn.Module | None, optimizer: torch.optim.Optimizer,
     scheduler: Any, accelerator: Accelerator, batch: StepBatch, pad_id: int,
@@ -337,7 +313,9 @@ def update_policy(
     g = cfg.grpo
     trajs = [t for grp in batch.groups for t in grp]
     rewards = torch.tensor([r for grp in batch.groups for r in _rewards(grp, cfg)], dtype=torch.float32)
-    adv = group_advantages(rewards, g.group_size, g.scale_rewards) if trajs else rewards
+    # "batch" scaling divides by the std of the *global* batch (all processes), as on one process
+    batch_std = _global_std(rewards, accelerator) if g.scale_rewards == "batch" else None
+    adv = group_advantages(rewards, g.group_size, g.scale_rewards, batch_std=batch_std) if trajs else rewards
     mbs = build_micro_batches(trajs, adv, pad_id=pad_id, micro_batch_size=g.micro_batch_size,
                               mask_truncated=g.mask_truncated) if trajs else []
     device = accelerator.device
@@ -433,18 +411,21 @@ def _reference_logprobs(
 
 
 def rollout_metrics(groups: Sequence[Sequence[Trajectory]], cfg: GRPOConfig) -> dict[str, float]:
-    """Reward, accuracy (overall and per source), code use, turns, lengths over the generated groups."""
+    """Reward, accuracy (overall and per source), code use, turns, lengths over the generated groups.
+
+    `accuracy` means what it means in evaluation (`r1ci.eval.metrics`): the mean verifier reward, partial
+    credit included; `solved_rate` is the share of samples with full reward (>= 1)."""
     trajs = [t for grp in groups for t in grp]
     if not trajs:
         return {}
     n = len(trajs)
     rewards = [trajectory_reward(t, cfg.grpo.format_reward) for t in trajs]
-    correct = [float((t.reward or 0.0) >= 1.0) for t in trajs]
+    verifier = [float(t.reward or 0.0) for t in trajs]
     out: dict[str, float] = {
         "reward": sum(rewards) / n,
         "reward_std": (sum((r - sum(rewards) / n) ** 2 for r in rewards) / n) ** 0.5,
-        "verifier_reward": sum(float(t.reward or 0.0) for t in trajs) / n,
-        "accuracy": sum(correct) / n,
+        "accuracy": sum(verifier) / n,
+        "solved_rate": sum(r >= 1.0 for r in verifier) / n,
         "answer_rate": sum(t.extracted_answer is not None for t in trajs) / n,
         "code_use_rate": sum(t.num_code_turns > 0 for t in trajs) / n,
         "mean_turns": sum(t.num_code_turns for t in trajs) / n,
@@ -454,7 +435,7 @@ def rollout_metrics(groups: Sequence[Sequence[Trajectory]], cfg: GRPOConfig) -> 
         "truncated_rate": sum(t.stop_reason == "length" for t in trajs) / n,
     }
     by_source: dict[str, list[float]] = defaultdict(list)
-    for t, c in zip(trajs, correct, strict=True):
+    for t, c in zip(trajs, verifier, strict=True):
         by_source[str(t.metadata.get("source") or "unknown")].append(c)
     for source, cs in sorted(by_source.items()):
         out[f"accuracy/{source}"] = sum(cs) / len(cs)
@@ -467,49 +448,6 @@ def _gather_groups(groups: list[list[Trajectory]], accelerator: Accelerator) -> 
     from accelerate.utils import gather_object
 
     return [grp for part in gather_object([groups]) for grp in part]
-
-
-# ----------------------------------------------------------------------------------------------
-# save
-
-
-def save_final(cfg: GRPOConfig, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, path: str,
-               accelerator: Accelerator, summary: dict[str, Any]) -> Path:
-    """`OUT/final`: a plain HF folder (LoRA merged into a fresh copy of the base) + config + versions."""
-    import shutil
-
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    final = Path(cfg.out) / FINAL_DIR
-    state = accelerator.get_state_dict(model)  # collective under FSDP: every process calls it
-    inner = accelerator.unwrap_model(model)
-    if accelerator.is_main_process:
-        tmp = final.with_name(final.name + ".tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        if cfg.lora.enabled:
-            from peft import PeftModel
-
-            adapter = Path(cfg.out) / "adapter"
-            inner.save_pretrained(adapter, state_dict=state)
-            base = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-            merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
-            merged.save_pretrained(tmp, safe_serialization=True)
-            if not cfg.lora.keep_adapter:
-                shutil.rmtree(adapter)
-        else:
-            inner.save_pretrained(tmp, state_dict=state, safe_serialization=True)
-        from r1ci.models import save_tokenizer
-
-        save_tokenizer(tokenizer, tmp)
-        dump_config(cfg, tmp / "rl_config.yaml")
-        (tmp / "r1ci_rl.json").write_text(json.dumps({**summary, "versions": versions()}, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    accelerator.wait_for_everyone()
-    return final
 
 
 # ----------------------------------------------------------------------------------------------
@@ -527,15 +465,13 @@ def train_grpo(
     `questions` replaces the configured pool (scripted use: your own prompts), `grader(question,
     model_text) -> Grade` replaces the task verifier.
     """
-    import torch
     from accelerate.utils import set_seed
 
-    from r1ci.train.sft import make_accelerator, resolve_precision
-
     out = Path(cfg.out)
-    precision = resolve_precision(cfg.optim.precision, _device_type())
+    precision = resolve_precision(cfg.optim.precision)
     accelerator = make_accelerator(precision)
     main = accelerator.is_main_process
+    console = Console(quiet=not main)
     set_seed(cfg.seed)
 
     model, tokenizer, path = load_policy(cfg, precision)
@@ -552,29 +488,25 @@ def train_grpo(
                                 seed=cfg.seed)
     optimizer = make_optimizer(model, cfg)
     model, optimizer = accelerator.prepare(model, optimizer)
-    # stepped by hand once per GRPO step (accelerate's wrapper would step once per process)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer, lr_factor(cfg))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    scheduler = make_lr_scheduler(optimizer, cfg)
+    pad_id = pad_token_id(tokenizer)
 
-    start = 0
-    ckpt = latest_checkpoint(out) if cfg.resume else None
-    if cfg.resume and ckpt is None and main:
-        Console().print(f"[yellow]--resume: no checkpoint under {out}/checkpoints; starting from step 0[/]")
+    ckpts = Checkpoints(out, model=model, optimizer=optimizer, scheduler=scheduler, accelerator=accelerator,
+                        keep_last=cfg.train.keep_checkpoints, console=console,
+                        extra_state=lambda: {"curriculum": sampler.state_dict()})
+    ckpt, state = ckpts.resume(cfg.resume)
     if ckpt is not None:
-        state = load_checkpoint(ckpt, model=model, optimizer=optimizer, scheduler=scheduler, accelerator=accelerator)
         sampler.load_state_dict(state["curriculum"])
-        start = int(state["step"])
+    start = ckpts.last_saved
     if main:
         out.mkdir(parents=True, exist_ok=True)
         dump_config(cfg, out / "rl_config.yaml")
-        (out / "versions.json").write_text(json.dumps(versions(), indent=2))
+        (out / "provenance.json").write_text(json.dumps(provenance(cfg), indent=2))
     generator = Generator(cfg, model, tokenizer, path, accelerator)
     generator.sync()
     executor = _make_executor(cfg)
     logger = MetricsLogger(out, cfg.logging, config=cfg.model_dump(mode="json"), enabled=main,
                            resume_step=start if ckpt is not None else None)
-    console = Console()
     if main:
         console.print(
             f"[bold]GRPO[/] {cfg.model} -> {out}  |  {len(pool)} questions, {sampler.num_stages} stage(s), "
@@ -583,15 +515,10 @@ def train_grpo(
             f"{'LoRA' if cfg.lora.enabled else 'full'}, generation: {cfg.generation.backend}"
         )
 
-    def checkpoint(at: int) -> None:
-        save_checkpoint(out, step=at, model=model, optimizer=optimizer, scheduler=scheduler,
-                        extra_state={"curriculum": sampler.state_dict(), "step": at},
-                        accelerator=accelerator, keep_last=cfg.train.keep_checkpoints)
-
-    completed = last_saved = start
+    completed = start
     progress = training_progress(disable=not main)
     try:
-        with progress:
+        with logger, ckpts.saved_on_interrupt(lambda: completed), progress:
             bar = progress.add_task("grpo", total=cfg.train.max_steps, completed=start, status="")
             for step in range(start, cfg.train.max_steps):
                 t0 = time.perf_counter()
@@ -620,26 +547,19 @@ def train_grpo(
                     from r1ci.rollout.trajectory import write_jsonl
 
                     write_jsonl(out / "rollouts" / f"step-{completed}.jsonl", [t for grp in generated for t in grp])
-                if cfg.train.save_every and completed % cfg.train.save_every == 0 and completed != cfg.train.max_steps:
-                    checkpoint(completed)
-                    last_saved = completed
+                ckpts.maybe_save(completed, cfg.train.save_every, cfg.train.max_steps)
                 progress.update(bar, completed=completed,
                                 status=f"reward {metrics.get('reward', 0.0):.3f}  stage {stage + 1}")
-    except KeyboardInterrupt:
-        if accelerator.num_processes == 1 and completed > last_saved:
-            checkpoint(completed)
-            console.print(f"[yellow]interrupted after step {completed}; checkpoint saved — continue with --resume[/]")
-        logger.close()
-        raise
+            if completed > ckpts.last_saved:
+                ckpts.save(completed)  # lets a finished run be extended: --resume with a larger max_steps
+            summary = {"base_model": cfg.model, "steps": completed, "questions": len(pool),
+                       "final_stage": sampler.stage + 1, "lora": cfg.lora.enabled, "precision": precision}
+            final = save_final_model(out, model, tokenizer, accelerator, base_path=path, lora=cfg.lora,
+                                     save_dtype=cfg.train.save_dtype, config=cfg, config_name="rl_config.yaml",
+                                     summary=summary, summary_name="r1ci_rl.json")
     finally:
         if executor is not None and hasattr(executor, "close"):
             executor.close()
-    if completed > last_saved:
-        checkpoint(completed)  # lets a finished run be extended: --resume with a larger max_steps
-    summary = {"base_model": cfg.model, "steps": completed, "questions": len(pool),
-               "final_stage": sampler.stage + 1, "lora": cfg.lora.enabled, "precision": precision}
-    final = save_final(cfg, model, tokenizer, path, accelerator, summary)
-    logger.close()
     if main:
         console.print(f"[green]saved[/] {final}")
     return final

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from r1ci.rollout.tokenize import trajectory_features
 from r1ci.tasks.answers import has_answer
 from r1ci.train.grpo_loss import token_entropy, token_logprobs
-from r1ci.rollout.tokenize import trajectory_features
 
 if TYPE_CHECKING:
     from r1ci.rollout.trajectory import Trajectory

@@ -15,8 +15,8 @@ from pydantic import Field, field_validator, model_validator
 from r1ci.config import StrictModel
 from r1ci.rollout.protocol import RL_SAMPLING, RolloutConfig
 from r1ci.train.curriculum import CurriculumConfig
-from r1ci.train.logging import LoggingConfig
-from r1ci.train.sft import LoraSettings
+from r1ci.train.metric_sinks import LoggingConfig
+from r1ci.train.scaffold import LoraSettings, Precision, SaveDtype
 
 
 class DataSettings(StrictModel):
@@ -82,7 +82,7 @@ class GRPOSettings(StrictModel):
 
 
 class OptimSettings(StrictModel):
-    lr: float = 1e-6
+    lr: float = Field(1e-6, gt=0)
     """AdamW learning rate (TRL's GRPO default; 135M-parameter demo models need ~1e-5)."""
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
@@ -90,16 +90,9 @@ class OptimSettings(StrictModel):
     min_lr_ratio: float = 1.0
     """Cosine decay to lr * min_lr_ratio over max_steps; 1.0 = constant after warmup (RL default)."""
     max_grad_norm: float | None = 1.0
-    precision: Literal["auto", "fp32", "bf16", "bf16-pure"] = "auto"
+    precision: Precision = "auto"
     """auto: bf16 mixed precision on GPU, fp32 on CPU."""
     gradient_checkpointing: bool = False
-
-    @field_validator("lr")
-    @classmethod
-    def _lr_positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("optim.lr must be > 0")
-        return v
 
 
 class GenerationSettings(StrictModel):
@@ -121,6 +114,8 @@ class TrainSettings(StrictModel):
     keep_checkpoints: int | None = 2
     log_rollouts_every: int = Field(0, ge=0)
     """Write the step's trajectories to OUT/rollouts/step-N.jsonl every N steps (0 = never)."""
+    save_dtype: SaveDtype = "auto"
+    """dtype of the final model: auto = the base model's own dtype (a bf16 model is saved in bf16)."""
 
 
 class GRPOConfig(StrictModel):

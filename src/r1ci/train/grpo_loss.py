@@ -40,14 +40,17 @@ def zero_variance_groups(rewards: torch.Tensor, group_size: int) -> torch.Tensor
 
 
 def group_advantages(
-    rewards: torch.Tensor, group_size: int, scale: RewardScale = "group", eps: float = ADV_EPS
+    rewards: torch.Tensor, group_size: int, scale: RewardScale = "group", eps: float = ADV_EPS,
+    batch_std: float | None = None,
 ) -> torch.Tensor:
     """Advantage of each sample: its reward minus its group's mean, divided by a std (or not).
 
     - "group": divide by the group's std (textbook GRPO). The std is the *population* std (ddof=0), so
       a 0/1 group with pass rate p has std sqrt(p(1-p)) — the same quantity the curriculum ranks by.
     - "batch": divide by the std of all rewards in the batch (Lite PPO); keeps the group-mean baseline
-      but does not up-weight nearly-solved or nearly-hopeless questions.
+      but does not up-weight nearly-solved or nearly-hopeless questions. Under DDP pass `batch_std`,
+      the std of the global batch's rewards (every process's), so the scale does not depend on how
+      the batch was split over processes.
     - "none": no division (Dr. GRPO): the std term biases updates toward questions that are almost
       always right or wrong.
     A zero-variance group gets advantage exactly 0 under every option.
@@ -57,7 +60,8 @@ def group_advantages(
     if scale == "group":
         centred = centred / (g.std(dim=1, unbiased=False, keepdim=True) + eps)
     elif scale == "batch":
-        centred = centred / (rewards.float().std(unbiased=False) + eps)
+        std = rewards.float().std(unbiased=False) if batch_std is None else batch_std
+        centred = centred / (std + eps)
     elif scale != "none":
         raise ValueError(f"unknown reward scale {scale!r}; use 'group', 'batch' or 'none'")
     return centred.reshape(-1)

@@ -33,6 +33,7 @@ from rich.progress import (
 )
 
 from r1ci.config import StrictModel
+from r1ci.jsonl import read_records, write_records
 
 Sink = Literal["console", "jsonl", "tensorboard", "wandb"]
 ALL_SINKS: tuple[Sink, ...] = ("console", "jsonl", "tensorboard", "wandb")
@@ -155,19 +156,9 @@ class MetricsLogger:
             )
 
     def _truncate_after(self, step: int) -> None:
-        if not self.path.exists():
-            return
-        kept = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line from a killed run
-            if int(row.get("step", 0)) <= step:
-                kept.append(line)
-        tmp = self.path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
-        tmp.replace(self.path)
+        """On resume: drop rows logged after the checkpoint, which the resumed run logs again."""
+        if self.path.exists():
+            write_records(self.path, [r for r in read_records(self.path) if int(r.get("step", 0)) <= step])
 
     def log(self, metrics: Mapping[str, Any], step: int, *, prefix: str = "") -> None:
         """Record `metrics` at optimizer step `step`; `prefix` (e.g. "eval/") namespaces the keys."""
@@ -211,17 +202,9 @@ def _wandb_id(out_dir: Path) -> str:
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a `metrics.jsonl` (or of the folder holding one), skipping a torn last line."""
+    """Rows of a `metrics.jsonl` (or of the folder holding one); a torn last line is dropped."""
     p = Path(path)
-    if p.is_dir():
-        p = p / "metrics.jsonl"
-    rows = []
-    for line in p.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+    return read_records(p / "metrics.jsonl" if p.is_dir() else p)
 
 
 def training_progress(console: Console | None = None, *, disable: bool = False) -> Progress:

@@ -18,8 +18,6 @@ and why:
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import shutil
 import time
 from collections.abc import Sequence
@@ -30,7 +28,7 @@ from pydantic import Field, field_validator
 from rich.console import Console
 
 from r1ci.config import StrictModel, dump_config
-from r1ci.train.checkpoint import CHECKPOINTS, latest_checkpoint, load_checkpoint, save_checkpoint, versions
+from r1ci.train.checkpoint import CHECKPOINTS
 from r1ci.train.data import (
     Example,
     Step,
@@ -45,31 +43,29 @@ from r1ci.train.data import (
     split_eval,
     step_loss_tokens,
 )
-from r1ci.train.logging import LoggingConfig, MetricsLogger, training_progress
+from r1ci.train.metric_sinks import LoggingConfig, MetricsLogger, training_progress
+from r1ci.train.scaffold import (
+    FINAL_DIR,
+    Checkpoints,
+    LoraSettings,
+    Precision,
+    SaveDtype,
+    load_trainable,
+    make_accelerator,
+    make_optimizer,
+    make_scheduler,
+    pad_token_id,
+    resolve_precision,
+    save_final_model,
+)
 
 if TYPE_CHECKING:
     import torch
     from accelerate import Accelerator
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-FINAL_DIR = "final"
-ADAPTER_DIR = "adapter"
-
-
-class LoraSettings(StrictModel):
-    enabled: bool = False
-    """False = full fine-tuning (the paper's setting)."""
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: list[str] | Literal["all-linear"] = "all-linear"
-    keep_adapter: bool = False
-    """The final model is always saved merged (loads anywhere as a plain HF model); with this set the
-    unmerged adapter is also saved under `OUT/adapter/`."""
-
-
 class TrainSettings(StrictModel):
-    lr: float = 1e-5
+    lr: float = Field(1e-5, gt=0)
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_ratio: float = 0.03
@@ -89,7 +85,7 @@ class TrainSettings(StrictModel):
     packing: bool = False
     group_by_length: bool = True
     gradient_checkpointing: bool = False
-    precision: Literal["auto", "fp32", "bf16", "bf16-pure"] = "auto"
+    precision: Precision = "auto"
     """auto: bf16 on GPU, fp32 on CPU. bf16 = fp32 weights + bf16 autocast (mixed precision);
     bf16-pure = weights in bf16 too (half the memory, less exact updates)."""
     attn_implementation: str | None = None
@@ -105,15 +101,8 @@ class TrainSettings(StrictModel):
     """Checkpoint every N optimizer steps (None = no intermediate checkpoints, so no --resume)."""
     keep_checkpoints: int | None = 2
     """Keep only the newest N checkpoints (None = keep all)."""
-    save_dtype: Literal["auto", "fp32", "bf16"] = "auto"
-    """dtype of the final model: auto = bf16 when trained in bf16, else fp32."""
-
-    @field_validator("lr")
-    @classmethod
-    def _lr_positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("train.lr must be > 0")
-        return v
+    save_dtype: SaveDtype = "auto"
+    """dtype of the final model: auto = the base model's own dtype (a bf16 model is saved in bf16)."""
 
 
 class SFTConfig(StrictModel):
@@ -156,86 +145,15 @@ def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor, normalizer: float
 
 
 # ----------------------------------------------------------------------------------------------
-# setup helpers
+# setup
 
 
-def resolve_precision(precision: str, device_type: str) -> str:
-    if precision == "auto":
-        return "bf16" if device_type == "cuda" else "fp32"
-    if precision.startswith("bf16") and device_type == "cpu":
-        # CPU bf16 matmuls are slow on most CPUs and the demo must be exact; fail loudly rather than crawl
-        raise ValueError("train.precision bf16 needs a GPU; use precision: auto or fp32 on CPU")
-    return precision
-
-
-def _launch_device_type() -> str:
-    """The device accelerate will pick, known before the Accelerator exists (it needs the precision)."""
-    import os
-
-    import torch
-
-    forced_cpu = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
-    return "cuda" if torch.cuda.is_available() and not forced_cpu else "cpu"
-
-
-def make_accelerator(precision: str) -> Accelerator:
-    from accelerate import Accelerator
-
-    mixed = "bf16" if precision == "bf16" else "no"
-    # accelerate treats a torchrun / `accelerate launch --multi_gpu` launch without CUDA as one process
-    # unless told it is on CPU; with cpu=True it joins the process group over gloo (multi-CPU DDP).
-    return Accelerator(mixed_precision=mixed, cpu=_launch_device_type() == "cpu")
-
-
-def load_base_model(cfg: SFTConfig, precision: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    from r1ci.models import load_tokenizer, resolve_model_path
-
-    path = resolve_model_path(cfg.model)
-    kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if precision == "bf16-pure" else torch.float32}
-    if cfg.train.attn_implementation:
-        kwargs["attn_implementation"] = cfg.train.attn_implementation
-    model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+def load_base_model(cfg: SFTConfig, precision: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
+    model, tokenizer, path = load_trainable(
+        cfg.model, precision, cfg.lora, attn_implementation=cfg.train.attn_implementation,
+        gradient_checkpointing=cfg.train.gradient_checkpointing)
     model.config.use_cache = False  # the KV cache is for generation; in training it only costs memory
-    if cfg.train.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    if cfg.lora.enabled:
-        from peft import LoraConfig, get_peft_model
-
-        lcfg = LoraConfig(
-            r=cfg.lora.r,
-            lora_alpha=cfg.lora.alpha,
-            lora_dropout=cfg.lora.dropout,
-            target_modules=cfg.lora.target_modules,
-            task_type="CAUSAL_LM",
-        )
-        model = get_peft_model(model, lcfg)
-    return model, load_tokenizer(path)
-
-
-def make_optimizer(model: torch.nn.Module, t: TrainSettings) -> torch.optim.Optimizer:
-    import torch
-
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        # biases and norm gains are not decayed (standard practice; decaying them hurts stability)
-        (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
-    groups = [{"params": decay, "weight_decay": t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=t.lr, betas=t.betas)
-
-
-def cosine_with_warmup(warmup: int, total: int, min_ratio: float) -> Any:
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
+    return model, tokenizer, path
 
 
 # ----------------------------------------------------------------------------------------------
@@ -362,101 +280,21 @@ def evaluate_loss(
     return float(total[0] / total[1]) if total[1] > 0 else None
 
 
-def _cast_state(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """Cast to the save dtype keeping tied tensors tied (one cast per storage), so save_pretrained
-    still recognises e.g. lm_head == embed_tokens and writes the shared weight once."""
-    cast: dict[tuple[int, torch.dtype], torch.Tensor] = {}
-    out = {}
-    for key, value in state.items():
-        ident = (value.data_ptr(), value.dtype)
-        if ident not in cast:
-            cast[ident] = value.detach().to("cpu", dtype)
-        out[key] = cast[ident]
-    return out
-
-
-def _set_config_dtype(folder: Path, dtype: torch.dtype) -> None:
-    """Record the saved weights' dtype in config.json (loaders use it as the default load dtype)."""
-    path = folder / "config.json"
-    data = json.loads(path.read_text())
-    name = str(dtype).removeprefix("torch.")
-    for key in ("dtype", "torch_dtype"):
-        if key in data:
-            data[key] = name
-    path.write_text(json.dumps(data, indent=2))
-
-
-def _save_final(
-    cfg: SFTConfig,
-    model: torch.nn.Module,
-    tokenizer: PreTrainedTokenizerBase,
-    accelerator: Accelerator,
-    precision: str,
-    summary: dict[str, Any],
-) -> Path:
-    """HF folder `OUT/final` loadable by `r1ci.models.load_model`; LoRA is merged (adapter kept on request)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    from r1ci.models import resolve_model_path, save_tokenizer
-
-    out = Path(cfg.out)
-    final = out / FINAL_DIR
-    save_dtype = cfg.train.save_dtype
-    dtype = torch.bfloat16 if save_dtype == "bf16" or (save_dtype == "auto" and precision.startswith("bf16")) \
-        else torch.float32
-    state = accelerator.get_state_dict(model)  # gathers shards under FSDP; every process must call it
-    inner = accelerator.unwrap_model(model)
-    if accelerator.is_main_process:
-        tmp = final.with_name(final.name + ".tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        if cfg.lora.enabled:
-            # merge on a fresh copy of the base: works the same under DDP/FSDP and leaves the trained
-            # adapter untouched (merging in place would change the weights a caller still holds)
-            from peft import PeftModel
-
-            adapter_dir = out / ADAPTER_DIR
-            inner.save_pretrained(adapter_dir, state_dict=state)
-            base = AutoModelForCausalLM.from_pretrained(resolve_model_path(cfg.model), dtype=dtype)
-            merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
-            merged.config.use_cache = True
-            merged.save_pretrained(tmp, safe_serialization=True)
-            _set_config_dtype(tmp, dtype)
-            if cfg.lora.keep_adapter:
-                save_tokenizer(tokenizer, adapter_dir)
-            else:
-                shutil.rmtree(adapter_dir)
-        else:
-            inner.config.use_cache = True  # the saved model is for generation
-            inner.save_pretrained(tmp, state_dict=_cast_state(state, dtype), safe_serialization=True)
-            _set_config_dtype(tmp, dtype)
-        save_tokenizer(tokenizer, tmp)
-        (tmp / "r1ci_sft.json").write_text(json.dumps({**summary, "versions": versions()}, indent=2))
-        dump_config(cfg, tmp / "sft_config.yaml")
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    accelerator.wait_for_everyone()
-    return final
-
-
 def train_sft(cfg: SFTConfig) -> Path:
     """Train, checkpoint, evaluate and save; returns the final HF model folder (`OUT/final`)."""
-    import torch
     from accelerate.utils import set_seed
 
     t = cfg.train
     out = Path(cfg.out)
     files = sft_data_files(cfg.data)
-    precision = resolve_precision(t.precision, _launch_device_type())
+    precision = resolve_precision(t.precision)
     accelerator = make_accelerator(precision)
     main = accelerator.is_main_process
     console = Console(quiet=not main)
     set_seed(cfg.seed)
 
     # --- data -------------------------------------------------------------------------------
-    model, tokenizer = load_base_model(cfg, precision)
+    model, tokenizer, base_path = load_base_model(cfg, precision)
     trajs = load_trajectories(files)
     examples, enc = encode_examples(trajs, tokenizer, max_length=t.max_length, overflow=t.overflow)
     train_ex, eval_ex = split_eval(examples, fraction=t.eval_fraction, max_examples=t.eval_max_examples,
@@ -468,27 +306,20 @@ def train_sft(cfg: SFTConfig) -> Path:
     )
     fingerprint = {"data": data_fingerprint(files), "plan": plan_fingerprint(steps),
                    "num_processes": accelerator.num_processes}
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad_id = pad_token_id(tokenizer)
 
     # --- model, optimizer, schedule -------------------------------------------------------------
-    optimizer = make_optimizer(model, t)
+    optimizer = make_optimizer(model, lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
     sparse_logits = supports_logits_to_keep(model)
     total = len(steps)
-    warmup = round(t.warmup_ratio * total)
     model, optimizer = accelerator.prepare(model, optimizer)
-    # the scheduler is stepped by hand once per optimizer step (accelerate's wrapper would step it
-    # once per process, which silently shortens the schedule under DDP)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
-        cosine_with_warmup(warmup, total, t.min_lr_ratio),
-    )
-
-    start = 0
-    ckpt = latest_checkpoint(out) if cfg.resume else None
-    if cfg.resume and ckpt is None and main:
-        console.print(f"[yellow]--resume: no checkpoint under {out}/checkpoints; starting from step 0[/]")
+    scheduler = make_scheduler(optimizer, warmup=round(t.warmup_ratio * total), total=total,
+                               min_lr_ratio=t.min_lr_ratio)
+    ckpts = Checkpoints(out, model=model, optimizer=optimizer, scheduler=scheduler, accelerator=accelerator,
+                        keep_last=t.keep_checkpoints, console=console,
+                        extra_state=lambda: {"fingerprint": fingerprint, "total_steps": total})
+    ckpt, state = ckpts.resume(cfg.resume)
     if ckpt is not None:
-        state = load_checkpoint(ckpt, model=model, optimizer=optimizer, scheduler=scheduler, accelerator=accelerator)
         saved = state.get("fingerprint", {})
         if saved.get("data") != fingerprint["data"]:
             raise RuntimeError(
@@ -497,14 +328,12 @@ def train_sft(cfg: SFTConfig) -> Path:
             )
         if saved.get("plan") != fingerprint["plan"] and main:
             console.print("[yellow]batch plan differs from the checkpoint's (settings or process count "
-                              "changed); continuing from its step with the new order[/]")
-        start = int(state["step"])
-    elif main:
-        out.mkdir(parents=True, exist_ok=True)
-        if (out / FINAL_DIR).exists() or (out / CHECKPOINTS).exists():
-            # stale checkpoints of an earlier run would be picked up by a later --resume
-            console.print(f"[yellow]{out} holds an earlier run; replacing it (pass --resume to continue it instead)[/]")
-            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+                          "changed); continuing from its step with the new order[/]")
+    elif main and ((out / FINAL_DIR).exists() or (out / CHECKPOINTS).exists()):
+        # stale checkpoints of an earlier run would be picked up by a later --resume
+        console.print(f"[yellow]{out} holds an earlier run; replacing it (pass --resume to continue it instead)[/]")
+        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+    start = ckpts.last_saved
     if main:
         out.mkdir(parents=True, exist_ok=True)
         dump_config(cfg, out / "sft_config.yaml")
@@ -522,53 +351,36 @@ def train_sft(cfg: SFTConfig) -> Path:
     # --- loop ---------------------------------------------------------------------------------
     model.train()
     last_eval: float | None = None
-    completed = last_saved = start
-
-    def checkpoint(at: int) -> None:
-        save_checkpoint(out, step=at, model=model, optimizer=optimizer, scheduler=scheduler,
-                        extra_state={"fingerprint": fingerprint, "total_steps": total},
-                        accelerator=accelerator, keep_last=t.keep_checkpoints)
-
+    completed = start
     progress = training_progress(console, disable=not main)
-    try:
-        with progress:
-            bar = progress.add_task("sft", total=total, completed=start, status="")
-            for index in range(start, total):
-                metrics = _train_step(model, optimizer, scheduler, accelerator, steps[index], train_ex, t, pad_id,
-                                      sparse_logits)
-                completed = index + 1
-                if completed % cfg.logging.log_every == 0 or completed == total:
-                    logger.log(metrics, completed)
-                if t.eval_every and completed % t.eval_every == 0 and completed != total:
-                    last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id,
-                                              micro_batch_size=t.eval_micro_batch_size, sparse_logits=sparse_logits)
-                    if last_eval is not None:
-                        logger.log({"loss": last_eval}, completed, prefix="eval/")
-                if t.save_every and completed % t.save_every == 0 and completed != total:
-                    checkpoint(completed)
-                    last_saved = completed
-                progress.update(bar, completed=completed, status=f"loss {metrics['loss']:.4f}")
-    except KeyboardInterrupt:
-        # one process (CPU / one GPU): keep the work done so far; under DDP every rank is being torn
-        # down at a different point, and a collective save would hang. An interrupt inside a step
-        # leaves only unapplied gradients, which the checkpoint does not hold: it is a clean state.
-        if accelerator.num_processes == 1 and completed > last_saved:
-            checkpoint(completed)
-            console.print(f"[yellow]interrupted after step {completed}; checkpoint saved — continue with --resume[/]")
-        logger.close()
-        raise
+    with logger, ckpts.saved_on_interrupt(lambda: completed), progress:
+        bar = progress.add_task("sft", total=total, completed=start, status="")
+        for index in range(start, total):
+            metrics = _train_step(model, optimizer, scheduler, accelerator, steps[index], train_ex, t, pad_id,
+                                  sparse_logits)
+            completed = index + 1
+            if completed % cfg.logging.log_every == 0 or completed == total:
+                logger.log(metrics, completed)
+            if t.eval_every and completed % t.eval_every == 0 and completed != total:
+                last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id,
+                                          micro_batch_size=t.eval_micro_batch_size, sparse_logits=sparse_logits)
+                if last_eval is not None:
+                    logger.log({"loss": last_eval}, completed, prefix="eval/")
+            ckpts.maybe_save(completed, t.save_every, total)
+            progress.update(bar, completed=completed, status=f"loss {metrics['loss']:.4f}")
 
-    last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id, micro_batch_size=t.eval_micro_batch_size,
-                              sparse_logits=sparse_logits)
-    if last_eval is not None:
-        logger.log({"loss": last_eval}, total, prefix="eval/")
-    summary = {
-        "base_model": cfg.model, "steps": total, "train_trajectories": len(train_ex),
-        "eval_trajectories": len(eval_ex), "eval_loss": last_eval, "fingerprint": fingerprint,
-        "precision": precision, "lora": cfg.lora.enabled, "encode": enc.__dict__,
-    }
-    final = _save_final(cfg, model, tokenizer, accelerator, precision, summary)
-    logger.close()
+        last_eval = evaluate_loss(model, eval_ex, accelerator, pad_id=pad_id,
+                                  micro_batch_size=t.eval_micro_batch_size, sparse_logits=sparse_logits)
+        if last_eval is not None:
+            logger.log({"loss": last_eval}, total, prefix="eval/")
+        summary = {
+            "base_model": cfg.model, "steps": total, "train_trajectories": len(train_ex),
+            "eval_trajectories": len(eval_ex), "eval_loss": last_eval, "fingerprint": fingerprint,
+            "precision": precision, "lora": cfg.lora.enabled, "encode": enc.__dict__,
+        }
+        final = save_final_model(out, model, tokenizer, accelerator, base_path=base_path, lora=cfg.lora,
+                                 save_dtype=t.save_dtype, config=cfg, config_name="sft_config.yaml",
+                                 summary=summary, summary_name="r1ci_sft.json")
     if main:
         console.print(f"[green]saved[/] {final}")
     return final
