@@ -47,6 +47,7 @@ from typing import Any
 
 from r1ci.tasks.answers import ANSWER_INSTRUCTION
 from r1ci.tasks.base import Question, Task, with_instruction
+from r1ci.tasks.reasoning_gym_programs import PROGRAMS
 
 DIFFICULTIES = (1, 2, 3, 4, 5)
 _BLOCK = 500  # questions per underlying dataset instance (see "Seeds" above)
@@ -431,78 +432,6 @@ _CORRUPT: dict[str, Callable[[str, Question], str]] = {
 
 
 # ---------------------------------------------------------------------------------------------
-# Reference programs: short Python that prints the answer from the question's data (SFT teacher).
-# ---------------------------------------------------------------------------------------------
-
-
-def _m(q: Question) -> dict[str, Any]:
-    return q.metadata["rg_metadata"]
-
-
-def _prog_basic_arithmetic(q: Question) -> str:
-    # The generator makes every division exact, so integer division gives the exact value.
-    return f"expression = {_m(q)['expression']!r}\nprint(eval(expression.replace('/', '//')))\n"
-
-
-def _prog_chain_sum(q: Question) -> str:
-    return f"expression = {_m(q)['expression']!r}\nprint(eval(expression))\n"
-
-
-def _prog_letter_counting(q: Question) -> str:
-    m = _m(q)
-    return (
-        f"words = {m['span']!r}\nletter = {m['target_letter']!r}\n"
-        "print(sum(word.lower().count(letter) for word in words))\n"
-    )
-
-
-def _prog_word_sorting(q: Question) -> str:
-    m = _m(q)
-    return (
-        f"words = {m['transformed_words']!r}\n"
-        f"print(', '.join(sorted(words, reverse={m['direction'] == 'descending'})))\n"
-    )
-
-
-def _prog_gcd(q: Question) -> str:
-    return f"import math\nnumbers = {_m(q)['numbers']!r}\nprint(math.gcd(*numbers))\n"
-
-
-def _prog_lcm(q: Question) -> str:
-    return f"import math\nnumbers = {_m(q)['numbers']!r}\nprint(math.lcm(*numbers))\n"
-
-
-def _prog_spell_backward(q: Question) -> str:
-    return f"word = {_m(q)['word']!r}\nprint(word[::-1])\n"
-
-
-def _prog_word_sequence_reversal(q: Question) -> str:
-    return f"words = {_m(q)['words']!r}\nprint(', '.join(reversed(words)))\n"
-
-
-def _prog_count_bits(q: Question) -> str:
-    return f"n = {_m(q)['number']!r}\nprint(bin(n).count('1'))\n"
-
-
-def _prog_products(q: Question) -> str:
-    return f"expression = {_m(q)['expression']!r}\nprint(eval(expression))\n"
-
-
-REFERENCE_PROGRAMS: dict[str, Callable[[Question], str]] = {
-    "basic_arithmetic": _prog_basic_arithmetic,
-    "chain_sum": _prog_chain_sum,
-    "letter_counting": _prog_letter_counting,
-    "word_sorting": _prog_word_sorting,
-    "gcd": _prog_gcd,
-    "lcm": _prog_lcm,
-    "spell_backward": _prog_spell_backward,
-    "word_sequence_reversal": _prog_word_sequence_reversal,
-    "count_bits": _prog_count_bits,
-    "products": _prog_products,
-}
-
-
-# ---------------------------------------------------------------------------------------------
 # Tasks
 # ---------------------------------------------------------------------------------------------
 
@@ -531,7 +460,7 @@ def reasoning_gym_task(
         check=_make_check(partial_credit),
         description=f"Reasoning-Gym {dataset.replace('_', ' ')}",
         difficulties=spec.difficulties,
-        reference_program=REFERENCE_PROGRAMS.get(dataset),
+        reference_program=PROGRAMS.get(dataset),
         extra=extra,
     )
 

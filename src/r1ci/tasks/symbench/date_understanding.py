@@ -105,7 +105,7 @@ def solve_date_understanding(text: str) -> str:
          lambda m: slash(m[1]).replace(year=slash(m[1]).year + 10)),
         (named + r" is like yesterday to jane, but that is actually ten years ago",
          lambda m: dt.date(int(m[3]) + 10, month(m[1]), int(m[2]))),
-        (r"(\d{4}) is coming in (\d+) hours", lambda m: dt.date(int(m[1]), 1, 1) - (int(m[2]) // 24) * day),
+        (r"(\d{4}) is coming in (\d+) hours", lambda m: dt.date(int(m[1]), 1, 1) - (-(-int(m[2]) // 24)) * day),
         (r"delayed by one day to today.*|scheduled to be on " + d + r", but was delayed by one day",
          lambda m: slash(m[1]) + day),
         (r"" + d + r" to them", lambda m: slash(m[1], day_first=True)),
