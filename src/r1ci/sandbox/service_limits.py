@@ -167,7 +167,9 @@ class Admission:
 
     async def acquire(self) -> float:
         sem = self._semaphore()
-        if sem.locked() and self.waiting >= self.max_waiting:
+        # Counted before any await: wait_for() runs acquire() in a task, so the semaphore alone would
+        # still look free to every request arriving in the same loop iteration.
+        if self.running + self.waiting >= self.slots + self.max_waiting:
             raise Busy(
                 f"the sandbox is busy: {self.running} running and {self.waiting} waiting (the server's "
                 "max_queue); retry later or lower the client's concurrency",
