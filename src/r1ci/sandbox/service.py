@@ -76,6 +76,7 @@ class RunCodeRequest(BaseModel):
 class CommandRunResult(BaseModel):
     status: Literal["Finished", "Error", "TimeLimitExceeded"]
     execution_time: float | None = None
+    cpu_time: float | None = None
     return_code: int | None = None
     stdout: str | None = None
     stderr: str | None = None
@@ -98,6 +99,7 @@ def to_sandboxfusion(
     run = CommandRunResult(
         status="TimeLimitExceeded" if result.timed_out else "Finished",
         execution_time=result.duration_s,
+        cpu_time=result.cpu_s,
         return_code=None if result.timed_out else result.exit_code,
         stdout=result.stdout,
         stderr=result.stderr,
