@@ -25,7 +25,12 @@ TOKEN_ENV = "R1CI_SANDBOX_TOKEN"
 
 
 class ServiceConfig(StrictModel):
-    """Server-side bounds of the HTTP service (each one caps what a client can make it do)."""
+    """Server-side bounds of the HTTP service (each one caps what a client can make it do).
+
+    Memory the service may hold for requests is bounded by about (workers + max_queue) x (max_body_bytes
+    + 2 max_output_bytes + 4/3 max_fetch_bytes) x a small factor for copies; bodies are read only after
+    the token checked out, so a client without one makes it buffer nothing.
+    """
 
     tokens: list[str] = Field(
         default_factory=list, repr=False, description=f"bearer tokens accepted (default: ${TOKEN_ENV})"
@@ -37,9 +42,9 @@ class ServiceConfig(StrictModel):
     max_run_timeout_s: float = Field(60.0, gt=0, description="cap on run_timeout")
     max_memory_mb: int = Field(4096, gt=0, description="cap on memory_limit_MB")
     max_output_bytes: int = Field(1 * MiB, gt=0, description="cap on max_output_bytes (per stream)")
-    max_fetch_bytes: int = Field(8 * MiB, gt=0, description="total bytes of fetch_files returned per request")
+    max_fetch_bytes: int = Field(4 * MiB, gt=0, description="total bytes of fetch_files returned per request")
     max_files: int = Field(64, gt=0, description="entries allowed in files and in fetch_files")
-    max_body_bytes: int = Field(16 * MiB, gt=0, description="request body limit (413 beyond)")
+    max_body_bytes: int = Field(8 * MiB, gt=0, description="request body limit (413 beyond)")
     max_queue: int = Field(64, ge=0, description="requests waiting for a free worker (429 beyond)")
     queue_timeout_s: float = Field(30.0, gt=0, description="longest wait for a free worker (then 429)")
     header_timeout_s: float = Field(10.0, gt=0, description="time to send the request line and headers")
