@@ -285,3 +285,28 @@ def test_client_retries_only_unreachable_servers() -> None:
         with pytest.raises(SandboxError, match="unreachable after 3 attempts"):
             ex.run("print(1)")
         assert time.monotonic() - start >= 0.6  # backed off 0.2 s + 0.4 s between the attempts
+
+
+def test_files_stay_inside_the_sandbox(service_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """File names are hostile input too: absolute and `..` paths land in the child's view, never the host's."""
+    host_dir = tmp_path_factory.mktemp("host-side")
+    target = host_dir / "planted.txt"
+    body = httpx.post(
+        f"{service_url}/run_code",
+        json={
+            "code": "print('ran')",
+            "files": {str(target): _b64(b"owned"), "../../../escape.txt": _b64(b"owned")},
+            "fetch_files": [str(target)],
+        },
+        timeout=30,
+    ).json()
+    assert not target.exists() and not (host_dir.parent / "escape.txt").exists()
+    if body["status"] == "Success":  # the path was writable inside the sandbox's own view
+        assert body["files"] == {str(target): _b64(b"owned")}
+    else:  # or refused there, with a message naming the file
+        assert "cannot write file" in body["run_result"]["stderr"]
+    big = httpx.post(  # the shared executor allows 1 MiB files (RLIMIT_FSIZE)
+        f"{service_url}/run_code", json={"code": "print(1)", "files": {"big.bin": _b64(b"\0" * 2**21)}}, timeout=30
+    ).json()
+    assert big["status"] == "Failed" and big["run_result"]["return_code"] == 1
+    assert "cannot write file 'big.bin'" in big["run_result"]["stderr"] and big["run_result"]["stdout"] == ""
