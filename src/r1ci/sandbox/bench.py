@@ -181,16 +181,18 @@ def sandbox_processes(ex: LocalExecutor) -> dict[str, list[int]]:
         children.setdefault(ppid, []).append(pid)
     spares = set(ex.spare_pids())
     below: list[int] = []
-    stack = list(children.get(server, []))
+    stack = [pid for pid in children.get(server, []) if pid not in spares]  # a spare's runner is idle
     while stack:
         pid = stack.pop()
         below.append(pid)
         stack.extend(children.get(pid, []))
-    sandbox_uid = [pid for pid, (_, _, uid) in table.items() if uid >= ex.uid_base]
+    spare_tree = spares | {kid for pid in spares for kid in children.get(pid, [])}
+    own = ex.uid_range
+    sandbox_uid = [pid for pid, (_, _, uid) in table.items() if uid in own and pid not in spare_tree]
     return {
         "busy": sorted(p for p in below if p not in spares and table[p][1] != "Z"),
         "zombies": sorted(p for p in below if table[p][1] == "Z"),
-        "sandbox_uid": sorted(p for p in sandbox_uid if p not in spares and p not in below),
+        "sandbox_uid": sorted(p for p in sandbox_uid if p not in below),
     }
 
 
@@ -212,7 +214,7 @@ def temp_leftovers(ex: LocalExecutor) -> list[str]:
             continue
         for entry in entries:
             try:
-                if entry.stat(follow_symlinks=False).st_uid >= ex.uid_base:
+                if entry.stat(follow_symlinks=False).st_uid in ex.uid_range:
                     found.append(entry.path)
             except OSError:
                 continue

@@ -1,13 +1,21 @@
 """What runs inside a forked child: lock it down, then run the snippet like `python -c` would.
 
-Order matters: everything that needs root (namespaces, mounts, rlimits above the current ones)
-happens first, then the uid drop (which also clears every capability), then the audit guard, then
-the snippet. The child never returns into the fork server's loop: every path ends in os._exit.
+Every execution is two processes. The fork server forks the *supervisor* (pid 1 of a new pid
+namespace; it stays root, the snippet cannot signal, trace or write to it), which sets up the
+request-independent layers (cgroup, namespaces, minimal root) and forks the *runner* (pid 2), which
+waits for the request, applies the per-request limits, drops to the slot's uid, installs seccomp and
+the audit guard and runs the snippet. When the runner ends, the supervisor takes its wait status from
+the kernel, kills whatever the snippet left behind and writes the one report the fork server trusts
+to a pipe only the supervisor holds. The runner's only channel to it is a one-byte hint ("the
+snippet died of MemoryError / CPUTimeLimitExceeded"), which can only relabel a failure, never make one.
 
-Children are forked ahead of need ("spares", see `spare_main`). With its request, a one-shot child
-gets fds [code, stdout, stderr, meta(, stdin)]; a session child gets [control]
-and then receive [code, stdout, stderr(, stdin)] per turn over the control socket, keeping their
-globals between turns. `meta` carries one JSON line back: did the snippet die of MemoryError.
+Order in the runner matters: everything that needs root (rlimits, cgroup limits) happens first, then
+the uid drop (which also clears every capability), then seccomp and the audit guard, then the snippet.
+No child returns into the fork server's loop: every path ends in os._exit.
+
+A one-shot runner gets fds [code, stdout, stderr(, stdin)] with its request; a session runner gets
+[control] and then [code, stdout, stderr(, stdin)] per turn over the control socket, keeping its
+globals between turns (the executor freezes its cgroup between turns).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import json
 import linecache
 import math
 import os
+import random
 import resource
 import signal
 import socket
@@ -29,6 +38,7 @@ import threading
 import traceback
 import types
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from r1ci.sandbox import guard, isolation, linux, wire
@@ -37,59 +47,92 @@ from r1ci.sandbox.rlimits import apply_rlimits, current_address_space
 FILENAME = "<code>"
 SETUP_FAILED = 70  # like EX_SOFTWARE: the sandbox, not the snippet, failed
 _HIGH_FD = 100
+REQUEST_FD, STATUS_FD, HINT_FD = 3, 4, 5
+HINT_MEMORY, HINT_CPU = b"M", b"C"
 
 
-def spare_main(
-    spare_fd: int,
-    *,
-    layers: isolation.Layers,
-    uid: int | None,
-    workdir: str | None,
-    disk_mb: int,
-    release_server: Callable[[], None],
-) -> NoReturn:
-    """Entry point of every forked child. Never returns.
+@dataclass
+class ChildPlan:
+    """What the fork server decided for one child before forking it (plain data: it crosses fork())."""
+
+    layers: isolation.Layers
+    uid: int | None
+    workdir: str | None
+    disk_mb: int
+    root: str | None = None
+    cgroup_version: int = 0
+    cgroup_join: list[str] = field(default_factory=list)
+    cgroup_limits: dict[str, str] = field(default_factory=dict)
+
+
+def spare_main(spare_fd: int, status_fd: int, plan: ChildPlan, release_server: Callable[[], None]) -> NoReturn:
+    """Entry point of every forked child (the supervisor). Never returns.
 
     The child is forked *before* a request exists (a "spare"): it does the request-independent set-up
-    as root (own session, namespaces, tmpfs workdir) and then blocks on `spare_fd` until the fork
-    server hands it a request. Forking and mounting are thus off the latency path of an execution.
+    as root and forks the runner, which blocks on `spare_fd` until the executor sends a request. Forking
+    and mounting are thus off the latency path of an execution.
     """
     code = SETUP_FAILED
     try:
-        workdir = _prepare_spare(
-            spare_fd, layers=layers, uid=uid, workdir=workdir, disk_mb=disk_mb, release=release_server
-        )
-        base_address_space = current_address_space()
-        extra = ("/dev/shm",) if layers.mount_namespace else ()
-        hook = guard.make_hook(workdir, deny_processes=not layers.pid_namespace, extra_writable=extra)
-        spare = socket.socket(fileno=3)
-        got = wire.recv(spare)
-        spare.detach()  # fd 3 is reused below; the object must not close it when collected
-        if got is None:  # the server shut down without needing this spare
-            code = 0
+        limit_fds = _prepare_supervisor(spare_fd, status_fd, plan, release_server)
+        hint_r, hint_w = os.pipe()
+        runner = os.fork()
+        if runner == 0:
+            os.close(hint_r)
+            os.close(STATUS_FD)
+            if hint_w != HINT_FD:
+                os.dup2(hint_w, HINT_FD)
+                os.close(hint_w)
+            code = _runner_main(plan, limit_fds)
         else:
-            msg, fds = got
-            code = _serve_request(
-                msg,
-                fds,
-                layers=layers,
-                uid=uid,
-                workdir=workdir,
-                disk_mb=disk_mb,
-                base_address_space=base_address_space,
-                hook=hook,
-            )
+            os.close(hint_w)
+            os.close(REQUEST_FD)
+            for fd in limit_fds.values():
+                os.close(fd)
+            code = _supervise(runner, hint_r, pid_one=plan.layers.pid_namespace)
     except BaseException as exc:  # the sandbox's own failure: say so where the executor will look
         _report_setup_failure(f"r1ci sandbox: child setup failed: {type(exc).__name__}: {exc}")
     finally:
         os._exit(code)
 
 
+def _supervise(runner: int, hint_fd: int, *, pid_one: bool) -> int:
+    """Wait for the runner, clean up after it, report its fate from the kernel's wait status."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    status = None
+    while status is None:
+        try:
+            pid, wstatus = os.waitpid(-1, 0)  # as pid 1, orphans of the snippet are reaped here too
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if pid == runner:
+            status = wstatus
+    if pid_one:
+        _kill_leftovers()
+    os.set_blocking(hint_fd, False)
+    try:
+        hint = os.read(hint_fd, 1)
+    except OSError:
+        hint = b""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    report = {
+        "wait_status": status,
+        "hint": hint.decode("ascii", "replace"),
+        "cpu_s": _cpu_seconds(kids),
+        "max_rss_kb": kids.ru_maxrss,
+    }
+    with contextlib.suppress(OSError):
+        os.write(STATUS_FD, json.dumps(report).encode())
+    return 0
+
+
 def _report_setup_failure(text: str) -> None:
     with contextlib.suppress(OSError):
         os.write(2, (text + "\n").encode())
     with contextlib.suppress(OSError, ValueError):  # a session's stderr is not wired yet: use its socket
-        ctrl = socket.socket(fileno=3)
+        ctrl = socket.socket(fileno=REQUEST_FD)
         try:
             if ctrl.type == socket.SOCK_SEQPACKET:
                 ctrl.send(json.dumps({"setup_error": text}).encode())
@@ -97,28 +140,41 @@ def _report_setup_failure(text: str) -> None:
             ctrl.detach()
 
 
-def _prepare_spare(
-    spare_fd: int,
-    *,
-    layers: isolation.Layers,
-    uid: int | None,
-    workdir: str | None,
-    disk_mb: int,
-    release: Callable[[], None],
-) -> str:
+def _prepare_supervisor(
+    spare_fd: int, status_fd: int, plan: ChildPlan, release: Callable[[], None]
+) -> dict[str, int]:
+    """Request-independent set-up, as root -> descriptors of the cgroup limit files (for the runner)."""
     _reset_signals()
     release()
+    for path in plan.cgroup_join:  # first: everything from here on is charged to the execution
+        with open(path, "w") as f:
+            f.write("0")
     os.setsid()
     atexit._clear()  # the fork server's exit handlers are not the snippet's
     with contextlib.suppress(OSError):
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # a spare dies with its server
-    os.dup2(spare_fd, 3)
+    os.dup2(spare_fd, REQUEST_FD)
+    os.dup2(status_fd, STATUS_FD)
     # stderr stays the server's until a request arrives: set-up failures then reach the caller's terminal.
     _install_stdio(None, 2, None)
-    linux.close_fds_from(4)
+    linux.close_fds_from(STATUS_FD + 1)
+    limit_fds = {}
+    for key, path in plan.cgroup_limits.items():  # opened now: /sys is not in the minimal root
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            limit_fds[key] = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD // 2)  # clear of fds 3-5
+            os.close(fd)
+    layers = plan.layers
+    workdir = plan.workdir
     if layers.mount_namespace:
-        workdir = isolation.setup_child_mounts(uid or 0, disk_mb, new_proc=layers.pid_namespace)
+        flags = (linux.CLONE_NEWIPC if layers.ipc_namespace else 0) | (
+            linux.CLONE_NEWNET if layers.network_namespace else 0
+        )
+        workdir = isolation.setup_child_mounts(
+            plan.uid or 0, plan.disk_mb, new_proc=layers.pid_namespace, root=plan.root, unshare_flags=flags
+        )
     assert workdir is not None
+    plan.workdir = workdir
     os.chdir(workdir)
     os.environ.clear()
     os.environ.update(isolation.child_environment(workdir))
@@ -128,66 +184,107 @@ def _prepare_spare(
     # Dry run of the request path: the pages it touches get copied now, not while a caller waits.
     run_snippet("pass", {"__builtins__": builtins})
     json.loads('{"warm": [1, 2.0, "x", true, null]}')
-    return workdir
+    return limit_fds
+
+
+def _runner_main(plan: ChildPlan, limit_fds: dict[str, int]) -> int:
+    """pid 2: wait for the request, then run it. -> the exit code (as `python -c` would give it)."""
+    with contextlib.suppress(OSError):
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with its supervisor
+    layers = plan.layers
+    assert plan.workdir is not None
+    base_address_space = current_address_space()
+    extra = ("/dev/shm",) if layers.mount_namespace else ()
+    hook = guard.make_hook(plan.workdir, deny_processes=not layers.pid_namespace, extra_writable=extra)
+    spare = socket.socket(fileno=REQUEST_FD)
+    got = wire.recv(spare)
+    spare.detach()  # fd 3 is reused below; the object must not close it when collected
+    if got is None:  # the server shut down without needing this spare
+        return 0
+    msg, fds = got
+    return _serve_request(msg, fds, plan, limit_fds, base_address_space=base_address_space, hook=hook)
 
 
 def _serve_request(
     msg: dict[str, Any],
     fds: list[int],
+    plan: ChildPlan,
+    limit_fds: dict[str, int],
     *,
-    layers: isolation.Layers,
-    uid: int | None,
-    workdir: str,
-    disk_mb: int,
     base_address_space: int,
     hook: Callable[[str, tuple[Any, ...]], None],
 ) -> int:
-    spare_cpu = _cpu_seconds(resource.getrusage(resource.RUSAGE_SELF))
+    layers, uid = plan.layers, plan.uid
     session = msg["mode"] == "session"
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, _HIGH_FD) for fd in fds]
     code_text = ""
     if session:
-        os.dup2(high[0], 3)  # the control socket replaces the spare socket
+        os.dup2(high[0], REQUEST_FD)  # the control socket replaces the spare socket
     else:
         code_text = wire.read_fd(high[0]).decode("utf-8", errors="surrogateescape")
-        _install_stdio(high[1], high[2], high[4] if len(high) > 4 else None)
-        os.dup2(high[3], 3)  # meta pipe
-    linux.close_fds_from(4)
+        _install_stdio(high[1], high[2], high[3] if len(high) > 3 else None)
+        os.close(REQUEST_FD)
+    # Nothing but stdio (and a session's control socket) and the hint pipe stays open for the snippet.
+    os.dup2(HINT_FD, STATUS_FD)
+    os.close(HINT_FD)
+    hint_fd = STATUS_FD
 
     limits = msg["limits"]
-    if layers.mount_namespace and int(limits["disk_mb"]) != disk_mb:
-        isolation.resize_workdir(workdir, int(limits["disk_mb"]))
+    if limit_fds:
+        from r1ci.sandbox.cgroups import write_limits
+
+        write_limits(
+            limit_fds,
+            memory_bytes=int(limits["memory_bytes"]),
+            pids=int(limits["nproc"]),
+            cpus=float(limits.get("cpus", 1.0)),
+            version=plan.cgroup_version,
+        )
+    linux.close_fds_from(STATUS_FD + 1)  # also the cgroup files: the snippet never holds them
+    if layers.mount_namespace and int(limits["disk_mb"]) != plan.disk_mb:
+        isolation.resize_workdir(plan.workdir or "/tmp", int(limits["disk_mb"]))
     # RLIMIT_CPU is cumulative per process: a session re-arms its soft limit at each turn instead.
     apply_rlimits(
         limits, limit_processes=uid is not None, base_address_space=base_address_space, limit_cpu=not session
     )
+    _fresh_seeds()
     if uid is not None:
         isolation.drop_privileges(uid)
     with contextlib.suppress(OSError):  # again: the uid change cleared it
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if layers.seccomp:
+        from r1ci.sandbox import seccomp
+
+        if not layers.unprivileged_uid:
+            linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+        seccomp.install()
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     sys.addaudithook(hook)
     namespace = _fresh_main_namespace()
     if session:
-        return _session_loop(socket.socket(fileno=3), namespace, limits, pid_one=layers.pid_namespace)
+        return _session_loop(
+            socket.socket(fileno=REQUEST_FD), namespace, limits, hint_fd, pid_ns=layers.pid_namespace
+        )
     outcome = run_snippet(code_text, namespace)
     exit_code = _finish(outcome["exit_code"])
-    if layers.pid_namespace:
-        _kill_leftovers()  # so the report below is final: nothing of the snippet outlives it
-    for fd in (0, 1, 2):
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    report = {
-        **outcome,
-        "exit_code": exit_code,
-        # With a pid namespace the executor may answer now, before this process finishes exiting.
-        "final": layers.pid_namespace,
-        "cpu_s": _cpu_seconds(own) - spare_cpu + _cpu_seconds(kids),
-        "max_rss_kb": max(own.ru_maxrss, kids.ru_maxrss),
-    }
-    _write_meta(3, report)
+    _write_hint(hint_fd, outcome)
     return exit_code
+
+
+def _write_hint(fd: int, outcome: dict[str, Any]) -> None:
+    hint = HINT_MEMORY if outcome.get("memory_error") else HINT_CPU if outcome.get("cpu_exceeded") else b""
+    with contextlib.suppress(OSError):
+        if hint:
+            os.write(fd, hint)
+
+
+def _fresh_seeds() -> None:
+    """Every execution draws new seeds: a forked copy would otherwise repeat the server's RNG streams."""
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with contextlib.suppress(Exception):
+            numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
 
 
 def _cpu_seconds(usage: resource.struct_rusage) -> float:
@@ -311,26 +408,27 @@ def _finish(exit_code: int) -> int:
     return exit_code
 
 
-def _write_meta(fd: int, data: dict[str, Any]) -> None:
-    try:
-        os.write(fd, json.dumps(data).encode())
-        os.close(fd)
-    except OSError:
-        pass
-
-
 def _session_loop(
-    ctrl: socket.socket, namespace: dict[str, Any], limits: dict[str, Any], *, pid_one: bool
+    ctrl: socket.socket, namespace: dict[str, Any], limits: dict[str, Any], hint_fd: int, *, pid_ns: bool
 ) -> int:
-    """Serve turns until the executor closes the control socket; the globals persist between turns."""
+    """Serve turns until the executor closes the control socket; the globals persist between turns.
+
+    The end-of-turn report comes from this process, which the snippet shares: the executor therefore
+    freezes the session's cgroup as soon as a turn reports, so nothing of it runs past its turn.
+    """
+    os.close(hint_fd)
     while True:
         try:
             got = wire.recv(ctrl)
-        except OSError:
+        except (OSError, ValueError):
             return 0
         if got is None:
             return 0
         msg, fds = got
+        if len(fds) < 3:
+            for fd in fds:
+                os.close(fd)
+            continue
         code = wire.read_fd(fds[0]).decode("utf-8", errors="surrogateescape")
         os.close(fds[0])
         _install_stdio(fds[1], fds[2], fds[3] if len(fds) > 3 else None)
@@ -347,13 +445,13 @@ def _session_loop(
             with contextlib.suppress(Exception):
                 stream.flush()
         _install_stdio(None, None, None)  # closes this turn's pipes: the executor sees EOF
-        if pid_one:
-            _kill_leftovers()
+        if pid_ns:
+            _kill_leftovers()  # processes a turn started end with it (threads are frozen instead)
         ctrl.send(json.dumps(outcome).encode())
 
 
 def _kill_leftovers() -> None:
-    """As pid 1 of the namespace, kill(-1) reaches every other process in it: all the snippet started."""
+    """kill(-1) reaches every process of the namespace but the caller and pid 1: all the snippet started."""
     with contextlib.suppress(OSError):
         os.kill(-1, signal.SIGKILL)
     while True:  # reap them (and any orphan re-parented to us): they are all dying

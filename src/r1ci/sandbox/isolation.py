@@ -2,21 +2,30 @@
 
 Layers (each optional; the sandbox keeps every one it can get and warns about the others):
 
-- `network_namespace`: the fork server enters an empty network namespace once at startup, so every
-  child inherits one with only a down loopback: `connect()` fails even to 127.0.0.1.
+- `pid_namespace`: each execution gets a new pid namespace whose pid 1 is a small supervisor (ours)
+  and whose pid 2 runs the snippet; when the supervisor exits or is killed the kernel kills every
+  process the snippet started (double forks and daemons included), and nothing outside is visible.
 - `mount_namespace`: the fork server makes its whole mount tree read-only (recursively) once; each
-  child then gets its own mount namespace with a fresh size-capped tmpfs on /tmp (its working
-  directory) and /dev/shm, which vanish when the child's namespace dies. The caller's $HOME, and
-  directories an unprivileged user could not traverse on the way to the interpreter (e.g. /root for
-  a pyenv build), are covered by an empty tmpfs that exposes only the interpreter's directories.
-- `pid_namespace`: each child is pid 1 of a new pid namespace, so when it exits or is killed the
-  kernel kills every process it started (double forks and daemons included), and it cannot see or
-  signal anything outside.
-- `unprivileged_uid`: each child drops to its own uid (uid_base + slot), so root's exemptions (from
-  RLIMIT_NPROC, file permissions, signalling anyone) no longer apply.
+  child gets its own mount namespace with a fresh size-capped tmpfs on /tmp (its working directory)
+  and /dev/shm, which vanish with it.
+- `minimal_root`: each child pivots into a tree that holds only the interpreter, its stdlib and
+  site-packages and the system libraries (/usr, read-only), a minimal /dev (null, zero, full, random,
+  urandom, a private devpts), a private /proc and its tmpfs /tmp. Not there: reference data, homes,
+  checkouts, /sys (host network interfaces), the host's mount table.
+- `network_namespace`: every execution has its own empty network namespace (no interface, not even
+  loopback): `connect()` fails even to 127.0.0.1, and abstract unix sockets of one execution are
+  invisible to every other.
+- `ipc_namespace`: private SysV IPC with small limits (shm segments count in the memory cgroup too).
+- `unprivileged_uid`: each child drops to its own uid (uid_base + slot; uid_base drawn per executor),
+  so root's exemptions no longer apply and no two executions, nor two executors, share an
+  RLIMIT_NPROC count or a keyring.
+- `cgroup`: a per-slot cgroup (see `r1ci.sandbox.cgroups`) caps memory, processes and CPU of the whole
+  execution and reports its peak memory and CPU time.
+- `seccomp`: a syscall filter (see `r1ci.sandbox.seccomp`): no new namespaces, mounts, keyrings,
+  ptrace, bpf, perf events, io_uring, ...
 
-All of these need root (CAP_SYS_ADMIN / CAP_SETUID); without them the rlimits, the audit-hook guard
-and the process-group/subreaper cleanup remain.
+All of these need root (CAP_SYS_ADMIN / CAP_SETUID) except seccomp; without them the rlimits, the
+audit-hook guard and the process-group/subreaper cleanup remain.
 """
 
 from __future__ import annotations
@@ -32,12 +41,25 @@ from typing import Any
 
 from r1ci.sandbox import linux
 
-KERNEL_LAYERS: tuple[str, ...] = ("pid_namespace", "mount_namespace", "network_namespace", "unprivileged_uid")
+KERNEL_LAYERS: tuple[str, ...] = (
+    "pid_namespace",
+    "mount_namespace",
+    "minimal_root",
+    "network_namespace",
+    "ipc_namespace",
+    "unprivileged_uid",
+    "cgroup",
+    "seccomp",
+)
 ALWAYS_ON: tuple[str, ...] = ("rlimits", "audit_guard", "process_cleanup")
 LAYER_HELP: dict[str, str] = {
     "pid_namespace": "kills every descendant with the snippet; hides and shields other processes",
     "mount_namespace": "read-only filesystem, private tmpfs working directory and /tmp",
-    "network_namespace": "no network interface at all (not even loopback)",
+    "minimal_root": "only interpreter, stdlib, site-packages and /usr visible; no data, homes, /sys",
+    "network_namespace": "own empty network namespace per execution (no loopback, no shared abstract sockets)",
+    "ipc_namespace": "private SysV IPC per execution with small shm limits",
+    "cgroup": "memory (incl. shm/tmpfs/memfd), processes, CPU quota and total CPU of all processes",
+    "seccomp": "syscall filter: no new namespaces, mounts, keyrings, ptrace, bpf, perf, io_uring",
     "unprivileged_uid": "runs as a per-slot uid, so process/file/signal permissions apply",
     "rlimits": "address space, CPU seconds, processes, file size, open files",
     "audit_guard": "in-process audit hook: no writes outside the workdir, no sockets",
@@ -52,8 +74,12 @@ class Layers:
 
     pid_namespace: bool = False
     mount_namespace: bool = False
+    minimal_root: bool = False
     network_namespace: bool = False
+    ipc_namespace: bool = False
     unprivileged_uid: bool = False
+    cgroup: bool = False
+    seccomp: bool = False
     missing: dict[str, str] = field(default_factory=dict)  # layer -> reason it is off
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,9 +96,23 @@ class Layers:
 # ---------------------------------------------------------------------------------------------- server
 
 
-def setup_server(disabled: set[str], uid_base: int, hide: tuple[str, ...] = ()) -> tuple[Layers, int | None]:
-    """Run once in the fork server before it serves: -> (layers, fd of its own pid namespace or None)."""
+@dataclass
+class ServerSetup:
+    """What `setup_server` turned on: the layers, the fork server's pid namespace, the cgroup tree and
+    the minimal root the children pivot into."""
+
+    layers: Layers
+    pidns_fd: int | None = None
+    cgroups: Any = None  # r1ci.sandbox.cgroups.CgroupTree
+    root: str | None = None
+
+
+def setup_server(disabled: set[str], uid_base: int, hide: tuple[str, ...] = ()) -> ServerSetup:
+    """Run once in the fork server before it serves."""
+    from r1ci.sandbox import cgroups, seccomp
+
     layers = Layers()
+    setup = ServerSetup(layers)
     for name in KERNEL_LAYERS:
         if name in disabled:
             layers.missing[name] = "disabled by configuration"
@@ -80,14 +120,46 @@ def setup_server(disabled: set[str], uid_base: int, hide: tuple[str, ...] = ()) 
     with contextlib.suppress(OSError):  # without it, cleanup relies on process groups alone
         linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
 
+    if "cgroup" not in disabled:  # before the mounts turn read-only
+        setup.cgroups, why = cgroups.probe()
+        layers.cgroup = setup.cgroups is not None
+        if why:
+            layers.missing["cgroup"] = why
     if "network_namespace" not in disabled:
-        _try(layers, "network_namespace", lambda: linux.unshare(linux.CLONE_NEWNET), is_root)
+
+        def netns() -> None:
+            linux.unshare(linux.CLONE_NEWNET)  # the server's own, and one per child on top
+            _probe_in_child(lambda: linux.unshare(linux.CLONE_NEWNET))
+
+        _try(layers, "network_namespace", netns, is_root)
+    if "ipc_namespace" not in disabled:
+        _try(layers, "ipc_namespace", lambda: _probe_in_child(lambda: linux.unshare(linux.CLONE_NEWIPC)), is_root)
     if "mount_namespace" not in disabled:
         _try(layers, "mount_namespace", lambda: _setup_server_mounts(hide), is_root)
+    if "minimal_root" not in disabled:
+        if not layers.mount_namespace:
+            layers.missing["minimal_root"] = "needs the mount_namespace layer"
+        else:
+            try:
+                setup.root = build_minimal_root()
+                layers.minimal_root = True
+            except OSError as exc:
+                layers.missing["minimal_root"] = _reason(exc, is_root)
     if "unprivileged_uid" not in disabled:
         _try(layers, "unprivileged_uid", lambda: _probe_in_child(lambda: _drop_privileges(uid_base)), is_root)
-    pidns_fd = None
+    if "seccomp" not in disabled:
+        why_not = seccomp.available()
+        if why_not:
+            layers.missing["seccomp"] = why_not
+        else:
+
+            def probe_seccomp() -> None:
+                linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+                seccomp.install()
+
+            _try(layers, "seccomp", lambda: _probe_in_child(probe_seccomp), True)
     if "pid_namespace" not in disabled:
+        pidns_fd = None
         try:
             pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
             prepare_pid_namespace(pidns_fd)
@@ -96,12 +168,12 @@ def setup_server(disabled: set[str], uid_base: int, hide: tuple[str, ...] = ()) 
             finally:
                 restore_pid_namespace(pidns_fd)
             layers.pid_namespace = True
+            setup.pidns_fd = pidns_fd
         except OSError as exc:
             layers.missing["pid_namespace"] = _reason(exc, is_root)
             if pidns_fd is not None:
                 os.close(pidns_fd)
-            pidns_fd = None
-    return layers, pidns_fd
+    return setup
 
 
 def _try(layers: Layers, name: str, fn: Any, is_root: bool) -> None:
@@ -157,8 +229,96 @@ def _setup_server_mounts(hide: tuple[str, ...] = ()) -> None:
     _cover_and_expose(hide)
     try:
         linux.mount_setattr_recursive("/", linux.MOUNT_ATTR_RDONLY | linux.MOUNT_ATTR_NOSUID)
+        # The server manages its cgroups through these; the children never see them (minimal root).
+        for point in _cgroup_mounts():
+            with contextlib.suppress(OSError):
+                linux.mount_setattr_recursive(point, 0, linux.MOUNT_ATTR_RDONLY, recursive=False)
     except OSError:
         _remount_each_readonly()
+
+
+def _cgroup_mounts() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [
+            line.split()[4] for line in f if line.partition(" - ")[2].split()[:1] in (["cgroup"], ["cgroup2"])
+        ]
+
+
+ROOT_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+_PASSWD = "root:x:0:0:root:/root:/bin/sh\nsandbox:x:65534:65534:sandbox:/tmp:/bin/sh\n"
+_GROUP = "root:x:0:\nsandbox:x:65534:\n"
+
+
+def build_minimal_root() -> str:
+    """In the server's private mount namespace: the tree every child pivots into -> its path.
+
+    A tmpfs holding read-only binds of /usr (system libraries), the interpreter's prefixes and
+    site-packages, a few /etc files, device nodes and empty mount points for the per-child /tmp,
+    /dev/shm, /dev/pts and /proc. r1ci's own source tree is not bound: the children run on what the
+    fork server already imported.
+    """
+    # What to bind, decided (and held open) before the private tmpfs below covers the server's /tmp.
+    binds = [d for d in ROOT_DIRS if os.path.isdir(d) and not os.path.islink(d)]
+    binds += [p for p in runtime_paths() if not _below_any(p, binds)]
+    held = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in _outermost(set(binds))]
+    linux.mount("tmpfs", "/tmp", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=0755,size=1m")
+    root = "/tmp/r1ci-root"
+    os.mkdir(root, 0o755)
+    linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID, "mode=0755,size=1m")
+    for d in ROOT_DIRS:
+        if os.path.islink(d):
+            os.symlink(os.readlink(d), root + d)
+    for path, fd in held:
+        os.makedirs(root + path, exist_ok=True)
+        linux.mount(f"/proc/self/fd/{fd}", root + path, None, linux.MS_BIND | linux.MS_REC)
+        os.close(fd)
+    etc = root + "/etc"
+    os.mkdir(etc, 0o755)
+    for name, text in (("passwd", _PASSWD), ("group", _GROUP), ("hosts", "127.0.0.1 localhost\n")):
+        with open(os.path.join(etc, name), "w") as f:
+            f.write(text)
+    for name in ("ld.so.cache", "localtime"):
+        source = os.path.realpath(f"/etc/{name}")
+        if os.path.isfile(source):
+            open(os.path.join(etc, name), "w").close()
+            linux.mount(source, os.path.join(etc, name), None, linux.MS_BIND)
+    dev = root + "/dev"
+    for sub in ("", "/pts", "/shm"):
+        os.mkdir(dev + sub, 0o755)
+    for name in DEVICES:
+        open(f"{dev}/{name}", "w").close()
+        linux.mount(f"/dev/{name}", f"{dev}/{name}", None, linux.MS_BIND)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")):
+        os.symlink(target, f"{dev}/{name}")
+    for sub in ("/proc", "/tmp"):
+        os.mkdir(root + sub, 0o755)
+    linux.mount_setattr_recursive(root, linux.MOUNT_ATTR_RDONLY | linux.MOUNT_ATTR_NOSUID)
+    return root
+
+
+def runtime_paths() -> list[str]:
+    """The interpreter's prefixes and its site-packages directories: what a snippet may import from.
+
+    Other sys.path entries (the caller's script directory, a source checkout on the path, r1ci's own
+    tree) are left out: the fork server imported what the children need before they pivot.
+    """
+    import sys
+
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    keep = set(prefixes)
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        if real and os.path.isdir(real) and (
+            os.path.basename(real) in ("site-packages", "dist-packages") or _below_any(real, list(prefixes))
+        ):
+            keep.add(real)
+    return _outermost(keep)
+
+
+def _below_any(path: str, dirs: list[str]) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs)
 
 
 def interpreter_paths() -> list[str]:
@@ -225,17 +385,42 @@ def _remount_each_readonly() -> None:
 # ----------------------------------------------------------------------------------------------- child
 
 
-def setup_child_mounts(uid: int, disk_mb: int, *, new_proc: bool) -> str:
-    """In the child, as root: private mount (and IPC) namespace, fresh tmpfs workdir. -> the workdir."""
-    linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWIPC)
+def setup_child_mounts(uid: int, disk_mb: int, *, new_proc: bool, root: str | None, unshare_flags: int) -> str:
+    """In the child, as root: private namespaces, fresh tmpfs workdir, pivot into `root`. -> the workdir."""
+    linux.unshare(linux.CLONE_NEWNS | unshare_flags)
+    base = root or ""
     flags = linux.MS_NOSUID | linux.MS_NODEV
     owner = f"uid={uid},gid={uid}"
-    linux.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
-    linux.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
+    linux.mount("tmpfs", base + "/tmp", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
+    linux.mount("tmpfs", base + "/dev/shm", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
     if new_proc:
         # A /proc for the new pid namespace: the snippet sees only its own processes.
-        linux.mount("proc", "/proc", "proc", flags | linux.MS_NOEXEC)
+        linux.mount("proc", base + "/proc", "proc", flags | linux.MS_NOEXEC)
+    if unshare_flags & linux.CLONE_NEWIPC and new_proc:
+        limit_ipc(base + "/proc", disk_mb)
+    if root is not None:
+        # A private devpts: ptys the snippet opens are its own, numbered from 0, gone with it.
+        linux.mount("devpts", root + "/dev/pts", "devpts", linux.MS_NOSUID | linux.MS_NOEXEC,
+                    "newinstance,ptmxmode=0666,mode=0620,max=16")
+        os.chdir(root)
+        linux.pivot_root(".", ".")  # the old root ends up stacked on "/": detach it
+        linux.umount2(".", linux.MNT_DETACH)
+        os.chdir("/")
     return "/tmp"
+
+
+def limit_ipc(proc: str, disk_mb: int) -> None:
+    """Small SysV limits in the child's own IPC namespace (its segments also count in its memory cgroup)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    for name, value in (
+        ("shmmax", disk_mb << 20),
+        ("shmall", (disk_mb << 20) // page),
+        ("shmmni", 64),
+        ("msgmnb", 1 << 16),
+        ("msgmni", 16),
+    ):
+        with contextlib.suppress(OSError), open(f"{proc}/sys/kernel/{name}", "w") as f:
+            f.write(str(value))
 
 
 def resize_workdir(workdir: str, disk_mb: int) -> None:

@@ -37,6 +37,9 @@ _SYS_MOUNT_SETATTR = 442  # same number on x86_64 and aarch64 (unified syscall t
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+MOUNT_ATTR_NODEV = 0x4
 
 
 def _check(ret: int, what: str) -> None:
@@ -60,15 +63,31 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
     _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
-def mount_setattr_recursive(path: str, attr_set: int) -> None:
-    """Set mount attributes (e.g. read-only) on `path` and every mount below it in one syscall (Linux >= 5.12)."""
-    attr = ctypes.create_string_buffer(struct.pack("QQQQ", attr_set, 0, 0, 0))
-    ret = _libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, path.encode(), _AT_RECURSIVE, attr, 32)
+def mount_setattr_recursive(path: str, attr_set: int, attr_clr: int = 0, *, recursive: bool = True) -> None:
+    """Set (or clear) mount attributes, e.g. read-only, on `path` and every mount below it (Linux >= 5.12)."""
+    attr = ctypes.create_string_buffer(struct.pack("QQQQ", attr_set, attr_clr, 0, 0))
+    flags = _AT_RECURSIVE if recursive else 0
+    ret = _libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, path.encode(), flags, attr, 32)
     _check(int(ret), f"mount_setattr {path}")
 
 
-def prctl(option: int, arg: int) -> None:
-    _check(_libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl({option})")
+MNT_DETACH = 2
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    if _SYS_PIVOT_ROOT is None:
+        raise OSError(38, f"pivot_root: unknown syscall number on {os.uname().machine}")
+    _check(int(_libc.syscall(_SYS_PIVOT_ROOT, new_root.encode(), put_old.encode())), "pivot_root")
+
+
+def umount2(target: str, flags: int) -> None:
+    _check(_libc.umount2(target.encode(), flags), f"umount {target}")
+
+
+def prctl(option: int, arg: int, arg3: int | ctypes.c_void_p = 0) -> None:
+    third = arg3 if isinstance(arg3, ctypes.c_void_p) else ctypes.c_ulong(arg3)
+    _check(_libc.prctl(option, ctypes.c_ulong(arg), third, 0, 0), f"prctl({option})")
 
 
 _SYS_CLOSE_RANGE = 436

@@ -26,19 +26,17 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from r1ci.sandbox import wire
+from r1ci.sandbox import uids, wire
 from r1ci.sandbox.executor import Executor, RunOptions, SandboxError, check_code
 from r1ci.sandbox.forkserver import DEFAULT_PRELOAD
 from r1ci.sandbox.isolation import KERNEL_LAYERS, LAYER_HELP, Layers
-from r1ci.sandbox.jobs import Job, Session, error_result, killed_result, parse_meta, result_of
-from r1ci.sandbox.limits import SandboxLimits
+from r1ci.sandbox.jobs import Job, Session, error_result, killed_result, result_of
+from r1ci.sandbox.limits import DEFAULT_MAXIMA, SandboxLimits
 from r1ci.sandbox.result import BoundedBuffer, ExecutionResult
 from r1ci.sandbox.server_process import ServerProcess, server_environment  # noqa: F401 - re-exported
 
 log = logging.getLogger("r1ci.sandbox")
 
-# Far above login users, systemd dynamic users (61184-65519) and typical /etc/subuid ranges (100000+).
-DEFAULT_UID_BASE = 1_000_000_000
 _EXIT_GRACE_S = 1.0  # wait this long for pipes to close after the child is reaped
 _MAX_SPARE_DEATHS = 5  # unused spares dying in a row before a waiting job is failed instead
 _BACKSTOP_S = 10.0  # if the fork server never reports a child, give up this long after its deadline
@@ -62,7 +60,10 @@ class LocalExecutor(Executor):
     `session_idle_s` without use; at most `max_sessions` live at once (least recently used evicted).
     `prefork` children are kept forked and set up ahead of need (default: min(workers, 8), at least 2).
     `hide_paths` are covered by an empty tmpfs in the children (default: the caller's $HOME), except
-    for the interpreter's own directories.
+    for the interpreter's own directories (only where the minimal_root layer is off; with it, nothing
+    but the interpreter is visible anyway). `max_limits` caps every per-call limit (default:
+    `DEFAULT_MAXIMA`, widened to admit `limits`). `uid_base` is drawn at random and claimed host-wide
+    unless given, so two executors (two DDP ranks, two r1ci runs) never share a uid.
     """
 
     def __init__(
@@ -73,7 +74,8 @@ class LocalExecutor(Executor):
         preload: Sequence[str] = DEFAULT_PRELOAD,
         warmup: bool = True,
         disable_layers: Sequence[str] = (),
-        uid_base: int = DEFAULT_UID_BASE,
+        uid_base: int | None = None,
+        max_limits: SandboxLimits | None = None,
         max_sessions: int = 64,
         session_idle_s: float = 600.0,
         startup_timeout_s: float = 120.0,
@@ -93,7 +95,11 @@ class LocalExecutor(Executor):
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         self.limits = limits or SandboxLimits()
-        self.uid_base = uid_base
+        # Per-call limits are clamped to these; the executor's own defaults always fit.
+        self.max_limits = (max_limits or DEFAULT_MAXIMA).widen(self.limits)
+        slots = 2 * self.workers + max_sessions + 16
+        self._uid_claim = uids.claim_range(slots, uid_base)
+        self.uid_base = self._uid_claim.base
         self.max_sessions = max_sessions
         self.session_idle_s = session_idle_s
         self._startup_timeout_s = startup_timeout_s
@@ -101,11 +107,11 @@ class LocalExecutor(Executor):
             "preload": list(preload),
             "warmup": warmup,
             "disabled_layers": sorted(disable_layers),
-            "uid_base": uid_base,
+            "uid_base": self.uid_base,
             "hide": list(hide_paths) if hide_paths is not None else [os.path.expanduser("~")],
-            "prefork": prefork if prefork is not None else max(2, min(self.workers, 8)),
+            "prefork": prefork if prefork is not None else min(16, max(4, 2 * self.workers)),
             "disk_mb": self.limits.disk_mb,
-            "slots": 2 * self.workers + max_sessions + 16,
+            "slots": slots,
         }
         self._owner_pid = os.getpid()
         # Guards all reactor state. Callers take it too, so `submit` can hand a job to an idle spare
@@ -141,7 +147,9 @@ class LocalExecutor(Executor):
             raise SandboxError(
                 "this LocalExecutor belongs to the process that created it; create a new one here"
             )
-        limits = self.limits.override(options.get("timeout_s"), options.get("memory_mb"), options.get("max_output_bytes"))
+        limits = self.limits.override(
+            options.get("timeout_s"), options.get("memory_mb"), options.get("max_output_bytes")
+        ).clamp(self.max_limits)
         future: Future[ExecutionResult] = Future()
         job = Job(
             id=next(self._ids),
@@ -219,6 +227,16 @@ class LocalExecutor(Executor):
         """Children forked ahead of need and not yet used (diagnostics and leak checks)."""
         return [pid for pid, _ in self._spares.copy()]  # copy(): atomic against the reactor thread
 
+    @property
+    def uid_range(self) -> range:
+        """The uids this executor's children run under (claimed for it alone on this host)."""
+        return range(self.uid_base, self.uid_base + self._uid_claim.size)
+
+    def cgroup_dirs(self) -> list[str]:
+        """This executor's cgroup directories (one per v1 controller; empty without the cgroup layer)."""
+        self.wait_ready()
+        return list(self._server_info.get("cgroup_dirs") or [])
+
     def spare_workdirs(self) -> list[str]:
         return [d for d in self._spare_dirs.copy().values() if d]
 
@@ -236,6 +254,7 @@ class LocalExecutor(Executor):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._wake_r = self._wake_w = -1
+        self._uid_claim.release()
 
     # ------------------------------------------------------------------------------- reactor set-up
 
@@ -290,16 +309,7 @@ class LocalExecutor(Executor):
                 events = self._sel.select(timeout)
                 with self._lock:
                     for key, _ in events:
-                        kind, obj = key.data
-                        if kind == "wake":
-                            with contextlib.suppress(BlockingIOError):
-                                os.read(self._wake_r, 4096)
-                        elif kind == "server":
-                            self._on_server()
-                        elif kind == "pipe":
-                            self._on_pipe(key.fd, obj)
-                        elif kind == "ctrl":
-                            self._on_ctrl(obj)
+                        self._dispatch(key)
                     self._run_commands()
                     self._timers()
         except BaseException as exc:  # never leave callers waiting forever
@@ -308,6 +318,26 @@ class LocalExecutor(Executor):
         finally:
             with self._lock:
                 self._shut_down()
+
+    def _dispatch(self, key: selectors.SelectorKey) -> None:
+        """Handle one ready descriptor. Whatever goes wrong fails the job it belongs to, never the loop."""
+        kind, obj = key.data
+        try:
+            if kind == "wake":
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+            elif kind == "server":
+                self._on_server()
+            elif kind == "pipe":
+                self._on_pipe(key.fd, obj)
+            elif kind == "ctrl":
+                self._on_ctrl(obj)
+        except Exception as exc:
+            log.exception("r1ci sandbox: error handling %s event; failing only its job", kind)
+            job = obj if isinstance(obj, Job) else obj.busy if isinstance(obj, Session) else None
+            if job is not None:
+                self._kill_job(job, "sandbox error")
+                self._force_finish(job, f"r1ci sandbox: internal error on this execution: {exc}")
 
     def _shut_down(self) -> None:
         assert self._sel is not None
@@ -378,13 +408,17 @@ class LocalExecutor(Executor):
                 return self._pending.popleft()
         return None
 
-    def _take_spare(self, timeout_s: float | None) -> tuple[int, socket.socket]:
-        """Claim an offered child and tell the server, which then times it and forks a replacement."""
+    def _take_spare(self, limits: SandboxLimits | None) -> tuple[int, socket.socket]:
+        """Claim an offered child and tell the server, which then times it (wall clock and, from the
+        cgroup, CPU of all its processes; not for sessions, timed per turn here) and forks a replacement."""
         assert self._sock is not None
         pid, spare = self._spares.popleft()
         self._spare_dirs.pop(pid, None)
+        msg: dict[str, Any] = {"op": "assigned", "pid": pid}
+        if limits is not None:
+            msg.update(timeout_s=limits.timeout_s, cpu_s=limits.to_wire()["cpu_s"], cpus=limits.cpus)
         with contextlib.suppress(OSError):
-            wire.send(self._sock, {"op": "assigned", "pid": pid, "timeout_s": timeout_s})
+            wire.send(self._sock, msg)
         return pid, spare
 
     def _drop_spares(self) -> None:
@@ -419,14 +453,14 @@ class LocalExecutor(Executor):
                 os.close(fd)
 
     def _start_oneshot(self, job: Job) -> None:
-        pid, spare = self._take_spare(job.limits.timeout_s)
+        pid, spare = self._take_spare(job.limits)
         job.pid = pid
         self._running[job.id] = job
         self._by_pid[pid] = job
         self._busy += 1
         msg = {"mode": "oneshot", "limits": job.limits.to_wire()}
         try:
-            self._send_code(spare, job, msg, ("out", "err", "meta"))
+            self._send_code(spare, job, msg, ("out", "err"))
         except OSError as exc:  # e.g. out of file descriptors in this process
             self._kill_pid(pid, "could not start")
             self._retire(job)
@@ -447,6 +481,8 @@ class LocalExecutor(Executor):
         session.turns += 1
         session.last_used = time.monotonic()
         self._busy += 1
+        if session.turns > 1:
+            self._freeze(session, False)
         self._send_code(session.ctrl, job, {"cpu_s": job.limits.to_wire()["cpu_s"]}, ("out", "err"))
 
     def _new_session(self, job: Job) -> Session | None:
@@ -505,7 +541,15 @@ class LocalExecutor(Executor):
             self._kill_pid(session.pid, "garbled session report")  # the snippet wrote to the control socket
             return
         job.turn = report
+        # The report comes from the session's own process, which the snippet shares: stop everything
+        # in it now, so a thread it left running (or a forged report) cannot run past the turn.
+        self._freeze(session, True)
         self._maybe_finish(job)
+
+    def _freeze(self, session: Session, frozen: bool) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                wire.send(self._sock, {"op": "freeze", "pid": session.pid, "frozen": frozen})
 
     def _end_session(self, session: Session, reason: str) -> None:
         """Forget the session and make its child exit (closing the control socket is its signal)."""
@@ -541,17 +585,21 @@ class LocalExecutor(Executor):
                 self._server_died()
                 return
             msg, fds = got
-            op = msg.get("op")
-            if op == "spare" and fds:
-                self._spares.append((int(msg["pid"]), socket.socket(fileno=fds[0])))
-                self._spare_dirs[int(msg["pid"])] = msg.get("workdir")
-                fds = fds[1:]
-            for fd in fds:
-                os.close(fd)
-            if op == "exit":
-                self._on_exit(msg)
-            elif op == "spare_failed":
-                self._spare_failed(str(msg.get("error")))
+            try:
+                op = msg.get("op")
+                if op == "spare" and fds:
+                    self._spares.append((int(msg["pid"]), socket.socket(fileno=fds[0])))
+                    self._spare_dirs[int(msg["pid"])] = msg.get("workdir")
+                    fds = fds[1:]
+                if op == "exit":
+                    self._on_exit(msg)
+                elif op == "spare_failed":
+                    self._spare_failed(str(msg.get("error")))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                log.exception("r1ci sandbox: ignored a malformed fork-server message %r", msg)
+            finally:
+                for fd in fds:
+                    os.close(fd)
 
     def _on_exit(self, msg: dict[str, Any]) -> None:
         pid = int(msg["pid"])
@@ -628,10 +676,6 @@ class LocalExecutor(Executor):
             self._close_fd(job, fd)
             self._maybe_finish(job)
             return
-        if name == "meta":
-            if len(job.meta) < 4096:
-                job.meta += data
-            return
         (job.out if name == "out" else job.err).write(data)
         if job.out.dropped + job.err.dropped > job.limits.kill_output_bytes and not job.flood_killed:
             job.flood_killed = True
@@ -681,10 +725,7 @@ class LocalExecutor(Executor):
     def _maybe_finish(self, job: Job) -> None:
         if job.future.done():
             return
-        final_meta = (
-            job.exit is None and job.turn is None and "meta" not in job.fds and parse_meta(job).get("final")
-        )
-        if job.exit is None and job.turn is None and not final_meta:
+        if job.exit is None and job.turn is None:
             return
         if not job.fds:
             self._finish(job)

@@ -50,17 +50,25 @@ class ExecutionResult:
 
 
 def classify(
-    exit_code: int | None, *, killed_for: str | None, memory_error: bool, cpu_exceeded: bool = False
+    exit_code: int | None,
+    *,
+    killed_for: str | None,
+    memory_error: bool,
+    cpu_exceeded: bool = False,
+    oom_kills: int = 0,
 ) -> tuple[Status, bool, bool]:
     """-> (status, timed_out, memory_exceeded) from how the process ended.
 
-    `killed_for` is the reason the sandbox itself killed the process ("timeout", "output", ...),
-    `memory_error` whether the snippet died of an uncaught MemoryError and `cpu_exceeded` whether it
-    hit RLIMIT_CPU (both reported by the in-child runner). SIGXCPU also means RLIMIT_CPU fired.
+    `exit_code` is the kernel's wait status of the snippet's process, `killed_for` the reason the
+    sandbox itself killed it ("timeout", "cpu", "output", ...), `oom_kills` how many of its processes
+    the cgroup's OOM killer ended. `memory_error`/`cpu_exceeded` are the runner's hint that an uncaught
+    MemoryError / CPUTimeLimitExceeded ended it: it only ever relabels a failure (a snippet that
+    forges it gains nothing), so it is ignored for a zero exit. SIGXCPU means RLIMIT_CPU fired.
     """
-    if killed_for == "timeout" or cpu_exceeded or exit_code == -signal.SIGXCPU:
+    failed = exit_code is None or exit_code != 0
+    if killed_for in ("timeout", "cpu") or (cpu_exceeded and failed) or exit_code == -signal.SIGXCPU:
         return "timeout", True, False
-    if memory_error:
+    if oom_kills > 0 or (memory_error and failed):
         return "memory", False, True
     if killed_for is not None or exit_code is None or exit_code < 0:
         return "killed", False, False
