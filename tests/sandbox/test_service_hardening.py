@@ -282,3 +282,9 @@ def test_non_loopback_bind_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("R1CI_SANDBOX_TOKEN", raising=False)
     res = CliRunner().invoke(app, ["sandbox", "serve", "--host", "0.0.0.0", "--port", "1"])
     assert res.exit_code == 2 and "without a token" in res.output and "R1CI_SANDBOX_TOKEN" in res.output
+
+
+def test_weak_tokens_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("R1CI_SANDBOX_TOKEN", "short")
+    res = CliRunner().invoke(app, ["sandbox", "serve", "--host", "0.0.0.0", "--port", "1"])
+    assert res.exit_code == 2 and "at least 16 characters" in res.output

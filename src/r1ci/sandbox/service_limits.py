@@ -16,12 +16,13 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from r1ci.config import StrictModel
 from r1ci.sandbox.limits import MiB, SandboxLimits
 
 TOKEN_ENV = "R1CI_SANDBOX_TOKEN"
+MIN_TOKEN_CHARS = 16
 
 
 class ServiceConfig(StrictModel):
@@ -58,12 +59,23 @@ class ServiceConfig(StrictModel):
         None, gt=0, description="live sessions one token may hold (default: max_sessions / tokens)"
     )
 
+    @field_validator("tokens")
+    @classmethod
+    def _strong_tokens(cls, tokens: list[str]) -> list[str]:
+        for token in tokens:
+            if len(token) < MIN_TOKEN_CHARS or token != token.strip() or any(c.isspace() for c in token):
+                raise ValueError(
+                    f"a token must be at least {MIN_TOKEN_CHARS} characters without spaces (got one of "
+                    f"{len(token)}); make one with `openssl rand -hex 24`"
+                )
+        return tokens
+
     def with_env_token(self) -> ServiceConfig:
         """This config, with $R1CI_SANDBOX_TOKEN added when no token was configured."""
         env = os.environ.get(TOKEN_ENV, "").strip()
         if self.tokens or not env:
             return self
-        return self.model_copy(update={"tokens": [env]})
+        return ServiceConfig.model_validate({**self.model_dump(), "tokens": [env]})
 
     def sessions_per_token(self) -> int:
         if self.max_sessions_per_token is not None:
