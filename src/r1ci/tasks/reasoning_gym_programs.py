@@ -1103,6 +1103,212 @@ def solve_caesar_cipher(text: str) -> str:
     return shift(cipher, best)
 
 
+def solve_string_manipulation(text: str) -> str:
+    import re
+
+    rules = {
+        "If the string prefix is 'ab', replace it with 'ca'.": lambda s: "ca" + s[2:] if s.startswith("ab") else None,
+        "If the string suffix is 'ac', replace it with 'cb'.": lambda s: s[:-2] + "cb" if s.endswith("ac") else None,
+        "If the string prefix is 'bc', delete the first two characters and append 'aa' to the end.":
+            lambda s: s[2:] + "aa" if s.startswith("bc") else None,
+        "If the string suffix is 'bb', delete the last two characters.": lambda s: s[:-2] if s.endswith("bb") else None,
+        "If the string prefix is 'cb', replace it with 'aa' and delete the last character.":
+            lambda s: "aa" + s[2:-1] if s.startswith("cb") and len(s) > 1 else None,
+        "If the string prefix is 'ca', replace it with 'bb' and append 'c' to the end.":
+            lambda s: "bb" + s[2:] + "c" if s.startswith("ca") else None,
+        "If the string suffix is 'cc', replace it with 'b' and prepend 'a' to the start.":
+            lambda s: "a" + s[:-2] + "b" if s.endswith("cc") else None,
+        "If the string prefix is 'aa', remove the first character.": lambda s: s[1:] if s.startswith("aa") else None,
+        "If the string contains 'abc', replace the first occurrence with 'cab'.":
+            lambda s: s.replace("abc", "cab", 1) if "abc" in s else None,
+        "If the string contains 'bca', delete the first occurrence entirely.":
+            lambda s: s.replace("bca", "", 1) if "bca" in s else None,
+        "If the string ends with 'ba', replace it with 'ab'.": lambda s: s[:-2] + "ab" if s.endswith("ba") else None,
+        "If the string starts with 'cc', remove the first two characters.": lambda s: s[2:] if s.startswith("cc") else None,
+        "If the string contains 'acb', replace the first occurrence with its reverse ('bca').":
+            lambda s: s.replace("acb", "bca", 1) if "acb" in s else None,
+        "If the string ends with 'ca', remove the last character.": lambda s: s[:-1] if s.endswith("ca") else None,
+        "If the string starts with 'bb', remove the second character.":
+            lambda s: s[0] + s[2:] if s.startswith("bb") else None,
+        "If the string ends with 'aa', replace it with 'cc'.": lambda s: s[:-2] + "cc" if s.endswith("aa") else None,
+        "If the string contains 'ca' (not at the start), remove the first occurrence found after the first character.":
+            lambda s: s[: s.find("ca", 1)] + s[s.find("ca", 1) + 2 :] if s.find("ca", 1) != -1 else None,
+        "If the string contains an even number of 'b's (and at least one 'b'), append 'ab' at the end.":
+            lambda s: s + "ab" if s.count("b") and s.count("b") % 2 == 0 else None,
+        "If the string length is greater than 15, remove the middle character.":
+            lambda s: s[: len(s) // 2] + s[len(s) // 2 + 1 :] if len(s) > 15 else None,
+        "If the string starts with 'ac', replace the first two characters with 'zz'.":
+            lambda s: "zz" + s[2:] if s.startswith("ac") else None,
+    }
+    listed = [rules[r.strip()] for r in re.findall(r"^\d+\. (.+)$", text, re.M) if r.strip() in rules]
+    state = re.search(r"Transform the following string according to the above list of rules:\s*(\S+)", text)[1]
+    seen = [state]
+    while True:
+        new = next((out for rule in listed if (out := rule(seen[-1])) is not None), None)
+        if new is None or new in seen:
+            return seen[-1]
+        seen.append(new)
+
+
+def solve_zebra_puzzles(text: str) -> str:
+    import itertools
+    import re
+
+    n = int(re.search(r"There are (\d+) houses", text)[1])
+    attrs = [(line.split(":")[0], [v.strip() for v in line.split(":", 1)[1].split(",")])
+             for line in re.findall(r"^ - (.+)$", text, re.M)]
+    clues = re.findall(r"^\d+\. (.+)$", text, re.M)
+    question = re.search(r"What is (.+?) of the person who lives in House (\d+)", text)
+    ordinals = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh"]
+
+    def which(phrase: str) -> tuple[int, str]:
+        low = phrase.lower()
+        best = None
+        for a, (_, values) in enumerate(attrs):
+            for v in values:
+                if re.search(r"\b" + re.escape(v.lower()), low) and (best is None or len(v) > len(best[1])):
+                    best = (a, v)
+        assert best is not None, f"no value named in {phrase!r}"
+        return best
+
+    def constraint(clue: str):  # type: ignore[no-untyped-def]
+        c = clue.rstrip(".")
+        forms = [
+            (r"(.+) is not in the (\w+) house", lambda p, x, k: p[x] != k),
+            (r"(.+) is in the (\w+) house", lambda p, x, k: p[x] == k),
+        ]
+        for pattern, test in forms:
+            m = re.fullmatch(pattern, c)
+            if m:
+                x, k = which(m[1]), ordinals.index(m[2])
+                return [x], lambda pos, x=x, k=k, test=test: test(pos, x, k)
+        pairs = [
+            (r"(.+) is directly left of (.+)", lambda a, b: a + 1 == b),
+            (r"(.+) and (.+) are next to each other", lambda a, b: abs(a - b) == 1),
+            (r"(.+) is somewhere to the left of (.+)", lambda a, b: a < b),
+            (r"(.+) is somewhere to the right of (.+)", lambda a, b: a > b),
+            (r"There is one house between (.+) and (.+)", lambda a, b: abs(a - b) == 2),
+            (r"There are two houses between (.+) and (.+)", lambda a, b: abs(a - b) == 3),
+            (r"(.+) is (.+)", lambda a, b: a == b),
+        ]
+        for pattern, test in pairs:
+            m = re.fullmatch(pattern, c)
+            if m:
+                x, y = which(m[1]), which(m[2])
+                return [x, y], lambda pos, x=x, y=y, test=test: test(pos[x], pos[y])
+        raise ValueError(f"cannot read the clue {clue!r}")
+
+    parsed = [constraint(c) for c in clues]
+    positions: dict[tuple[int, str], int] = {}
+
+    def ok() -> bool:
+        return all(test(positions) for keys, test in parsed if all(k in positions for k in keys))
+
+    def go(a: int) -> bool:
+        if a == len(attrs):
+            return True
+        values = attrs[a][1]
+        for perm in itertools.permutations(range(n)):
+            for v, p in zip(values, perm, strict=True):
+                positions[(a, v)] = p
+            if ok() and go(a + 1):
+                return True
+        for v in values:
+            positions.pop((a, v), None)
+        return False
+
+    assert go(0), "no solution"
+    want, house = question[1].lower(), int(question[2]) - 1
+    a = next(i for i, (label, _) in enumerate(attrs) if want in label.lower())
+    return next(v for v in attrs[a][1] if positions[(a, v)] == house)
+
+
+def solve_rectangle_count(text: str) -> str:
+    lines = text.split("How many rectangles do you see in the grid below?", 1)[1].split("\n")
+    rows = [ln for ln in lines if ln.strip() or len(ln) > 20]
+    width = max(len(r) for r in rows)
+    count = [[{" ": 0, "#": 1, "█": 2}.get(ch, 0) for ch in r.ljust(width)] for r in rows]
+    h = len(count)
+
+    def outline(r1: int, c1: int, r2: int, c2: int) -> list[tuple[int, int]]:
+        cells = {(r1, c) for c in range(c1, c2 + 1)} | {(r2, c) for c in range(c1, c2 + 1)}
+        cells |= {(r, c1) for r in range(r1, r2 + 1)} | {(r, c2) for r in range(r1, r2 + 1)}
+        return sorted(cells)
+
+    def solve() -> int | None:
+        first = next(((r, c) for r in range(h) for c in range(width) if count[r][c]), None)
+        if first is None:
+            return 0
+        r1, c1 = first
+        c_end = c1
+        while c_end + 1 < width and count[r1][c_end + 1]:
+            c_end += 1
+        r_end = r1
+        while r_end + 1 < h and count[r_end + 1][c1]:
+            r_end += 1
+        # largest first: a drawn outline is complete, while the pieces crossings cut out are smaller
+        for c2 in range(c_end, c1 + 1, -1):
+            for r2 in range(r_end, r1 + 1, -1):
+                cells = outline(r1, c1, r2, c2)
+                if all(count[r][c] for r, c in cells):
+                    for r, c in cells:
+                        count[r][c] -= 1
+                    rest = solve()
+                    for r, c in cells:
+                        count[r][c] += 1
+                    if rest is not None:
+                        return rest + 1
+        return None
+
+    found = solve()
+    assert found is not None, "the drawing does not decompose into rectangles"
+    return str(found)
+
+
+def solve_tsumego(text: str) -> str:
+    import re
+
+    rows = re.findall(r"^\s*(\d+) ((?:[.XO] ?)+)$", text, re.M)
+    header = re.search(r"^\s+((?:[A-Z] ?)+)$", text, re.M)[1].split()
+    board = {(int(num), col): ch for num, line in rows for col, ch in zip(header, line.split(), strict=True)}
+    size = len(header)
+
+    def neighbours(p):  # type: ignore[no-untyped-def]
+        num, col = p
+        i = header.index(col)
+        for q in ((num + 1, col), (num - 1, col)) + tuple((num, header[j]) for j in (i - 1, i + 1) if 0 <= j < size):
+            if q in board:
+                yield q
+
+    def group(p, stones):  # type: ignore[no-untyped-def]
+        colour, seen, stack, free = stones[p], {p}, [p], set()
+        while stack:
+            for q in neighbours(stack.pop()):
+                if stones[q] == ".":
+                    free.add(q)
+                elif stones[q] == colour and q not in seen:
+                    seen.add(q)
+                    stack.append(q)
+        return seen, free
+
+    best, best_move = 0, None
+    for p, ch in sorted(board.items(), key=lambda kv: (-kv[0][0], header.index(kv[0][1]))):
+        if ch != ".":
+            continue
+        stones = dict(board)
+        stones[p] = "X"
+        captured: set = set()
+        for q in neighbours(p):
+            if stones[q] == "O" and q not in captured:
+                members, free = group(q, stones)
+                if not free:
+                    captured |= members
+        if len(captured) > best:
+            best, best_move = len(captured), f"{p[1]}{p[0]}"
+    assert best_move is not None, "no capturing move"
+    return best_move
+
+
 _DATA_NOT_IN_TEXT = {"circuit_logic": "expression", "knights_knaves": "statements"}
 """Datasets whose question is a picture: the program also gets the formula the picture draws."""
 
@@ -1187,4 +1393,8 @@ PROGRAMS: dict[str, Callable[[Question], str]] = {
     "countdown": _program(solve_countdown),
     "polynomial_equations": _program(solve_polynomial_equations),
     "caesar_cipher": _program(solve_caesar_cipher),
+    "string_manipulation": _program(solve_string_manipulation),
+    "zebra_puzzles": _program(solve_zebra_puzzles),
+    "rectangle_count": _program(solve_rectangle_count),
+    "tsumego": _program(solve_tsumego),
 }
