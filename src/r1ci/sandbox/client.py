@@ -53,6 +53,7 @@ class HTTPExecutor(Executor):
         token: str | None = None,
         max_connections: int = 32,
         retries: int = 2,
+        busy_retries: int = 6,
         request_margin_s: float = 60.0,
     ) -> None:
         if not url.startswith(("http://", "https://")):
@@ -63,6 +64,7 @@ class HTTPExecutor(Executor):
         self.flavor = flavor
         self.limits = limits or SandboxLimits()
         self.retries = retries
+        self.busy_retries = busy_retries
         self.request_margin_s = request_margin_s
         if token is None and flavor == "r1ci":
             token = os.environ.get(TOKEN_ENV, "").strip() or None
@@ -103,26 +105,37 @@ class HTTPExecutor(Executor):
         return parse_response(_json(resp, self.url), limits.max_output_bytes)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request, re-sent only if it never reached the server; HTTP errors raise SandboxError."""
+        """One request, re-sent only if it never reached the server or the server refused it unrun.
+
+        A 429 is an admission refusal (the service counts its queue before it runs anything), so it
+        is waited out per `Retry-After` up to `busy_retries` times; every other HTTP error raises.
+        """
         url = f"{self.url}{path}"
         last: Exception | None = None
-        for attempt in range(self.retries + 1):
+        unsent = busy = 0
+        while True:
             try:
                 resp = self._client.request(method, url, **kwargs)
             except _NOT_SENT as exc:
-                last = exc
-                if attempt < self.retries:
-                    time.sleep(0.2 * 2**attempt)
+                last, unsent = exc, unsent + 1
+                if unsent > self.retries:
+                    raise SandboxError(
+                        f"sandbox service {url} unreachable after {unsent} attempts: {last}"
+                    ) from exc
+                time.sleep(0.2 * 2 ** (unsent - 1))
                 continue
             except httpx.TransportError as exc:
                 raise SandboxError(
                     f"sandbox service {url}: {type(exc).__name__}: {exc} (not retried: the server may "
                     "have run the code already)"
                 ) from exc
+            if resp.status_code == 429 and busy < self.busy_retries:
+                busy += 1
+                time.sleep(_retry_after_s(resp, default=0.5 * 2 ** (busy - 1)))
+                continue
             if resp.status_code >= 400:
                 raise SandboxError(_status_message(url, resp))
             return resp
-        raise SandboxError(f"sandbox service {url} unreachable after {self.retries + 1} attempts: {last}")
 
     def close_session(self, session_id: str) -> None:
         if self.flavor != "r1ci":
@@ -142,6 +155,15 @@ class HTTPExecutor(Executor):
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._client.close()
+
+
+def _retry_after_s(resp: httpx.Response, default: float) -> float:
+    """The server's Retry-After in seconds (bounded to 30 s so a bad header cannot park a worker)."""
+    try:
+        wait = float(resp.headers.get("retry-after", default))
+    except ValueError:
+        wait = default
+    return min(max(wait, 0.05), 30.0)
 
 
 def _status_message(url: str, resp: httpx.Response) -> str:
