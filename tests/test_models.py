@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def reference_bpe_ids(text: str, tokens: list[str], merges: list[str]) -> list[i
         for word in gpt2.findall(chunk):
             parts = [table[b] for b in word.encode("utf-8")]
             while len(parts) > 1:
-                pairs = [(rank.get((a, b), 1 << 30), k) for k, (a, b) in enumerate(zip(parts, parts[1:]))]
+                pairs = [(rank.get((a, b), 1 << 30), k) for k, (a, b) in enumerate(itertools.pairwise(parts))]
                 best, k = min(pairs)
                 if best == 1 << 30:
                     break

@@ -38,7 +38,9 @@ def test_encode_text_adds_nothing_and_keeps_special_strings_literal(tiny_tokeniz
 def test_end_of_turn_and_stop_ids(tiny_tokenizer: Any) -> None:
     im_end = tiny_tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert end_of_turn_ids(tiny_tokenizer) == [im_end]
-    assert stop_token_ids(tiny_tokenizer, [im_end, 99]) == [im_end, tiny_tokenizer.eos_token_id, 99]
+    assert tiny_tokenizer.eos_token_id == im_end  # SmolLM2's EOS is its end of turn
+    assert stop_token_ids(tiny_tokenizer, [im_end, 99]) == [im_end, 99]  # no duplicates
+    assert stop_token_ids(tiny_tokenizer, 0) == [im_end, 0]
 
 
 def test_features_of_hand_written_trajectory(tiny_tokenizer: Any) -> None:

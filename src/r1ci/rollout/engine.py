@@ -14,7 +14,13 @@ BPE merges across the model/interpreter boundary). Rewards come from the questio
 (`r1ci.tasks.get(q.task).grade`) on the model's own text, or from a `grader` you pass.
 
 Stop reasons: "answer" (the model finished and wrote `<<<...>>>`), "eos" (it finished without one),
-"length" (token budget), "max_turns" (it closed another code block after its last allowed execution).
+"length" (token budget), "max_turns" (it closed another code block after its last allowed execution),
+"error" (the backend failed this sample for good, e.g. an API error after retries: `metadata.error`
+says why, and the other rollouts go on).
+
+Token counts: with ids, `metadata.completion_tokens == len(completion_ids)`; text-only (API)
+backends count model tokens from the server's `usage` and interpreter tokens as the growth of the
+server's prompt count between turns, so budgets and `completion_tokens` cover both there too.
 """
 
 from __future__ import annotations
@@ -113,6 +119,9 @@ class _Rollout:
     exec_s: float = 0.0
     stop_reason: StopReason | None = None
     pending: Future[tuple[ExecResultLike, float]] | None = None
+    error: str | None = None
+    server_context: int | None = None
+    """Text-only backends: context tokens the server counted at its last answer (prompt + completion)."""
 
     @property
     def model_text(self) -> str:
@@ -224,6 +233,8 @@ class RolloutEngine:
         budget = min(self.cfg.max_tokens_per_turn - r.turn_tokens, self.cfg.max_new_tokens - r.tokens_used)
         if self.backend.max_context and r.prompt_ids:
             budget = min(budget, self.backend.max_context - len(r.prompt_ids) - len(r.completion_ids))
+        elif self.backend.max_context and r.server_context is not None:
+            budget = min(budget, self.backend.max_context - r.server_context)
         return budget
 
     def _round(self, batch: list[_Rollout]) -> None:
@@ -289,7 +300,17 @@ class RolloutEngine:
     # --- bookkeeping -------------------------------------------------------------------------------
 
     def _absorb(self, r: _Rollout, res: GenerationResult, early: Future[tuple[ExecResultLike, float]] | None) -> None:
+        if res.finish_reason == "error":
+            r.error = res.error or f"backend {self.backend.name} failed this request"
+            r.stop_reason = "error"
+            return
         text, ids, lps = res.text, list(res.token_ids), res.logprobs
+        if not ids and res.prompt_tokens is not None:
+            if r.server_context is not None:  # what the server counted for the interpreter text appended
+                grown = max(0, res.prompt_tokens - r.server_context)
+                r.tokens_used += grown
+                self.stats.interpreter_tokens += grown
+            r.server_context = res.prompt_tokens + res.tokens_used
         full = r.turn_text + text
         event = self.rules.event(full)
         if event is not None and not ids and event.end < len(full):
@@ -393,8 +414,10 @@ class RolloutEngine:
                 "model": self.backend.model_name,
                 "backend": self.backend.name,
                 "gold": r.question.answer,
-                "temperature": self.cfg.temperature,
+                "temperature": float(self.cfg.temperature),
                 "exec_time_s": round(r.exec_s, 4),
+                "completion_tokens": len(r.completion_ids) if r.completion_ids else r.tokens_used,
+                "error": r.error,
             },
         )
 

@@ -7,7 +7,9 @@ tokens/text, per-token logprobs when it has them, and why it stopped:
 
 - "eos":    the model ended its turn (end-of-turn / EOS token; the token is the last id when ids exist).
 - "stop":   a stop rule fired (a code block closed, an answer closed, or a stop string matched).
-- "length": the request's `max_new_tokens` ran out.
+- "length": the request's `max_new_tokens` ran out (or the context is full).
+- "error":  this request failed for good (API backends, after the client's retries); `error` says
+  why, and the engine ends that rollout with `stop_reason="error"` while the others go on.
 
 Backends with a tokenizer (`tokenizer is not None`) return ids and text with
 `text == decode(token_ids)`; backends without one (API) return text only, and the engine then keeps
@@ -30,7 +32,7 @@ from r1ci.rollout.trajectory import Segment
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-FinishReason = Literal["eos", "stop", "length"]
+FinishReason = Literal["eos", "stop", "length", "error"]
 OnFinish = Callable[[int, str], None]
 
 
@@ -74,6 +76,10 @@ class GenerationResult:
     logprobs: list[float] | None = None
     num_tokens: int | None = None
     """Tokens generated, for backends without ids (from the API's usage report); else len(token_ids)."""
+    prompt_tokens: int | None = None
+    """Context tokens the server counted for this request (API usage), for backends without ids."""
+    error: str | None = None
+    """Why the request failed (finish_reason "error")."""
 
     def __post_init__(self) -> None:
         if self.logprobs is not None and len(self.logprobs) != len(self.token_ids):

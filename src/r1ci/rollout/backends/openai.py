@@ -1,4 +1,4 @@
-"""OpenAI-compatible HTTP backend (OpenAI, vLLM/SGLang/TGI servers, ...) over httpx; no `openai` package.
+"""OpenAI-compatible backend (OpenAI, vLLM/SGLang/TGI servers, ...) on the official `openai` SDK.
 
 - `api="chat"` (default): the conversation goes out as messages; the model's earlier turns are
   assistant messages and each interpreter output a user message (the paper's teacher setting). A
@@ -13,21 +13,28 @@ re-appends the stop string whose addition completes a stop event; when none does
 its turn. Trajectories from this backend carry text only; `trajectory_features(traj, tokenizer)`
 tokenises them for training.
 
-Reliability: requests run concurrently under an asyncio semaphore (`concurrency`); 429, 5xx,
-timeouts and connection errors are retried with exponential backoff (honouring `Retry-After`); other
-4xx errors fail at once with the server's message.
+Context: the server's context length is read from `/v1/models` when it publishes one (vLLM's
+`max_model_len`) or given as `max_context`; each request's `max_tokens` is bounded by what is left
+of it after the rollout's last known context (the server's own `usage` count), and a request the
+server still rejects as too long ends that rollout with "length", as a full context would.
+
+Reliability: requests run concurrently under an asyncio semaphore (`concurrency`); the SDK retries
+429, 408/409, 5xx, timeouts and connection errors with exponential backoff (honouring `Retry-After`,
+`max_retries` times). A request that still fails becomes an error result for that sample only (the
+engine records it as `stop_reason="error"` with `metadata.error`) and the run goes on; only errors
+that would fail every request (bad key, no permission, unknown model or endpoint) stop the run.
+
+Install: `pip install 'r1ci[openai]'`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import random
+import re
 import threading
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-
-import httpx
 
 from r1ci.rollout.backends.base import (
     FinishReason,
@@ -45,6 +52,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Api = Literal["chat", "completions"]
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+INSTALL_HINT = "the openai backend needs the official client: pip install 'r1ci[openai]'"
+_CONTEXT_ERROR = re.compile(r"context[ _]length|maximum context|context window|too many tokens|prompt is too long", re.I)
+
+
+def import_openai() -> Any:
+    try:
+        import openai
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+    return openai
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
@@ -85,10 +102,15 @@ def infer_stop(rules: StopRules, turn_text: str, text: str, choice: dict[str, An
     return text, "eos"
 
 
+def _describe(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    message = getattr(exc, "message", None) or str(exc)
+    return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "") + f": {message}"[:600]
+
+
 class OpenAIBackend:
     name = "openai"
     default_batch_size = 64
-    max_context: int | None = None
 
     def __init__(
         self,
@@ -102,14 +124,14 @@ class OpenAIBackend:
         concurrency: int = 16,
         max_retries: int = 6,
         timeout_s: float = 120.0,
-        backoff_s: float = 1.0,
-        backoff_max_s: float = 30.0,
+        max_context: int | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> None:
         if api not in ("chat", "completions"):
             raise ValueError(f"api must be 'chat' or 'completions', got {api!r}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self._openai = import_openai()
         self.model_name = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.api: Api = api
@@ -119,7 +141,8 @@ class OpenAIBackend:
                 f"no API key: set the environment variable {api_key_env} (or pass api_key); "
                 "local servers without auth work with --base-url and no key"
             )
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # The SDK insists on a key; servers without auth ignore the header.
+        self.api_key = key or "EMPTY"
         if isinstance(tokenizer, str):
             from r1ci.models import load_tokenizer
 
@@ -134,16 +157,23 @@ class OpenAIBackend:
         self.concurrency = concurrency
         self.max_retries = max_retries
         self.timeout_s = timeout_s
-        self.backoff_s = backoff_s
-        self.backoff_max_s = backoff_max_s
+        self.max_context: int | None = max_context
+        self._context_known = max_context is not None
         self.extra_body = dict(extra_body or {})
+        self._used: dict[int, int] = {}
+        """Per rollout key: the context the server counted at its last answer (prompt + completion)."""
 
     # --- request bodies ---------------------------------------------------------------------------
 
-    def _body(self, req: GenerationRequest, params: SamplingParams) -> tuple[str, dict[str, Any]]:
+    def _max_tokens(self, req: GenerationRequest) -> int:
+        if self.max_context is None or req.key is None or req.key not in self._used:
+            return req.max_new_tokens
+        return max(1, min(req.max_new_tokens, self.max_context - self._used[req.key]))
+
+    def _body(self, req: GenerationRequest, params: SamplingParams) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model_name,
-            "max_tokens": req.max_new_tokens,
+            "max_tokens": self._max_tokens(req),
             "temperature": params.temperature,
             "top_p": params.top_p,
             "seed": req.seed,
@@ -157,73 +187,84 @@ class OpenAIBackend:
                 role = "assistant" if seg.kind == "model" else "user"
                 messages.append({"role": role, "content": seg.text})
             body["messages"] = messages
-            path = "/chat/completions"
         else:
             assert self.template_tokenizer is not None
             rendered = self.template_tokenizer.apply_chat_template(
                 req.messages, tokenize=False, add_generation_prompt=True
             )
             body["prompt"] = rendered + req.completion_text
-            path = "/completions"
-        body.update(self.extra_body)
-        return path, body
+        if self.extra_body:
+            body["extra_body"] = dict(self.extra_body)
+        return body
 
     # --- transport --------------------------------------------------------------------------------
 
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        delay = min(self.backoff_max_s, self.backoff_s * 2**attempt) * (1 + 0.25 * random.random())
-        if retry_after and retry_after.replace(".", "", 1).isdigit():  # seconds; an HTTP-date is ignored
-            delay = max(delay, min(float(retry_after), self.backoff_max_s))
-        return delay
+    def _client(self) -> Any:
+        return self._openai.AsyncOpenAI(
+            base_url=self.base_url, api_key=self.api_key, max_retries=self.max_retries, timeout=self.timeout_s
+        )
 
-    async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        url = self.base_url + path
-        error = ""
-        for attempt in range(self.max_retries + 1):
-            retry_after = None
-            try:
-                resp = await client.post(url, json=body)
-            except httpx.TransportError as exc:  # timeouts, refused/reset connections
-                error = f"{type(exc).__name__}: {exc}"
-            else:
-                if resp.status_code == 200:
-                    return resp.json()
-                if resp.status_code == 429 or resp.status_code >= 500:
-                    error = f"HTTP {resp.status_code}: {resp.text[:300]}"
-                    retry_after = resp.headers.get("retry-after")
-                else:
-                    raise RuntimeError(
-                        f"{url} answered HTTP {resp.status_code}: {resp.text[:500]}\n"
-                        "check the model name, the API key and --api (chat or completions)"
-                    )
-            if attempt < self.max_retries:
-                await asyncio.sleep(self._delay(attempt, retry_after))
-        raise RuntimeError(f"{url}: giving up after {self.max_retries + 1} attempts; last error: {error}")
-
-    async def _one(self, client: httpx.AsyncClient, req: GenerationRequest, params: SamplingParams) -> GenerationResult:
-        path, body = self._body(req, params)
-        data = await self._post(client, path, body)
+    async def _learn_context(self, client: Any) -> None:
+        """The served model's context length from /v1/models, where the server publishes it."""
+        self._context_known = True
         try:
-            choice = data["choices"][0]
+            page = await client.models.list()
+        except self._openai.OpenAIError:
+            return  # not every server lists models; requests are then bounded by the engine's budget only
+        for card in page.data:
+            if card.id == self.model_name:
+                extra = card.model_extra or {}
+                for key in ("max_model_len", "context_length", "context_window", "max_context_length"):
+                    if isinstance(extra.get(key), int):
+                        self.max_context = int(extra[key])
+                        return
+
+    async def _one(self, client: Any, req: GenerationRequest, params: SamplingParams) -> GenerationResult:
+        openai = self._openai
+        body = self._body(req, params)
+        try:
+            if self.api == "chat":
+                resp = await client.chat.completions.create(**body)
+            else:
+                resp = await client.completions.create(**body)
+        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as exc:
+            raise RuntimeError(
+                f"{self.base_url} refused the request: {_describe(exc)}\n"
+                "check the API key (--api-key-env), the model name (--model) and --api (chat or completions)"
+            ) from exc
+        except openai.BadRequestError as exc:
+            if _CONTEXT_ERROR.search(str(getattr(exc, "message", "") or exc)):
+                return GenerationResult(text="", token_ids=[], finish_reason="length")
+            return GenerationResult(text="", token_ids=[], finish_reason="error", error=_describe(exc))
+        except openai.OpenAIError as exc:  # retries exhausted, timeouts, 422s, malformed answers
+            return GenerationResult(text="", token_ids=[], finish_reason="error", error=_describe(exc))
+        try:
+            choice = resp.choices[0].model_dump()
             text = (choice["message"].get("content") if self.api == "chat" else choice.get("text")) or ""
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise RuntimeError(f"unexpected response shape from {self.base_url}{path}: {str(data)[:300]}") from exc
+        except (IndexError, KeyError, AttributeError, TypeError) as exc:
+            return GenerationResult(text="", token_ids=[], finish_reason="error",
+                                    error=f"unexpected response shape from {self.base_url}: {exc}")
         text, reason = infer_stop(req.rules, req.turn_text, text, choice)
-        usage = data.get("usage") or {}
+        usage = resp.usage
+        completion = getattr(usage, "completion_tokens", None)
+        prompt = getattr(usage, "prompt_tokens", None)
+        if req.key is not None and prompt is not None:
+            self._used[req.key] = int(prompt) + int(completion or 0)
         return GenerationResult(text=text, token_ids=[], finish_reason=reason, logprobs=None,
-                                num_tokens=usage.get("completion_tokens"))
+                                num_tokens=completion, prompt_tokens=prompt)
 
     async def _generate_all(
         self, requests: list[GenerationRequest], params: SamplingParams, on_finish: OnFinish | None
     ) -> list[GenerationResult]:
         sem = asyncio.Semaphore(self.concurrency)
-        limits = httpx.Limits(max_connections=self.concurrency)
-        async with httpx.AsyncClient(headers=self._headers, timeout=self.timeout_s, limits=limits) as client:
+        async with self._client() as client:
+            if not self._context_known:
+                await self._learn_context(client)
 
             async def one(i: int, req: GenerationRequest) -> GenerationResult:
                 async with sem:
                     res = await self._one(client, req, params)
-                if on_finish is not None:
+                if on_finish is not None and res.error is None:
                     on_finish(i, res.text)
                 return res
 
@@ -241,7 +282,7 @@ class OpenAIBackend:
         return run_coroutine(self._generate_all(requests, params, on_finish))
 
     def reset(self) -> None:
-        return None  # no per-rollout state
+        self._used.clear()
 
     def close(self) -> None:
-        return None
+        self._used.clear()
