@@ -29,6 +29,7 @@ from typing import Any
 
 from r1ci.paths import bbh_dir
 from r1ci.tasks.base import Question, Task, with_instruction
+from r1ci.tasks.bbh_programs import program_for
 
 BBH_URL = "https://raw.githubusercontent.com/suzgunmirac/BIG-Bench-Hard/main/bbh/{stem}.json"
 PREFIX = "bbh_"
@@ -356,66 +357,6 @@ def _make_questions(stem: str, fmt: AnswerFormat) -> Callable[[int, int, int | N
     return make
 
 
-# Short programs that print the answer from the question's own text (the scripted SFT teacher).
-def _program_multistep(q: Question) -> str:
-    expr = q.prompt.split("=")[0].strip()
-    return f"expression = {expr!r}\nprint(eval(expression))\n"
-
-
-def _program_boolean(q: Question) -> str:
-    expr = q.prompt.split(" is\n")[0].strip()
-    return f"expression = {expr!r}\nprint(eval(expression))\n"
-
-
-def _program_word_sorting(q: Question) -> str:
-    line = q.prompt.split("List:", 1)[1].split("\n", 1)[0]
-    return f"words = {line.split()!r}\nprint(' '.join(sorted(words)))\n"
-
-
-def _program_dyck(q: Question) -> str:
-    seq = q.prompt.split("Input:", 1)[1].split("\n", 1)[0].strip()
-    return (
-        f"sequence = {seq!r}.split()\n"
-        "pairs = {'(': ')', '[': ']', '{': '}', '<': '>'}\n"
-        "stack = []\n"
-        "for token in sequence:\n"
-        "    if token in pairs:\n"
-        "        stack.append(token)\n"
-        "    else:\n"
-        "        stack.pop()\n"
-        "print(' '.join(pairs[t] for t in reversed(stack)))\n"
-    )
-
-
-def _symbench_solver(module: str, function: str) -> Callable[[Question], str]:
-    """The reference program of a BBH task whose SymBench twin's solver parses the BBH wording too."""
-
-    def make(q: Question) -> str:
-        import importlib
-
-        from r1ci.tasks.symbench._helpers import program_from
-
-        solver = getattr(importlib.import_module(f"r1ci.tasks.symbench.{module}"), function)
-        text = q.prompt.split("\n\nAnswer with", 1)[0]
-        return program_from([solver], f"{function}({text!r})")
-
-    return make
-
-
-_PROGRAMS: dict[str, Callable[[Question], str]] = {
-    "navigate": _symbench_solver("navigation", "solve_navigation"),
-    "web_of_lies": _symbench_solver("web_of_lies", "solve_web_of_lies"),
-    "date_understanding": _symbench_solver("date_understanding", "solve_date_understanding"),
-    "logical_deduction_three_objects": _symbench_solver("logical_deduction", "solve_logical_deduction"),
-    "logical_deduction_five_objects": _symbench_solver("logical_deduction", "solve_logical_deduction"),
-    "logical_deduction_seven_objects": _symbench_solver("logical_deduction", "solve_logical_deduction"),
-    "multistep_arithmetic_two": _program_multistep,
-    "boolean_expressions": _program_boolean,
-    "word_sorting": _program_word_sorting,
-    "dyck_languages": _program_dyck,
-}
-
-
 def bbh_task(stem: str) -> Task:
     if stem not in BBH_FORMATS:
         raise ValueError(f"unknown BIG-Bench-Hard task {stem!r}; known: {sorted(BBH_FORMATS)}")
@@ -427,7 +368,7 @@ def bbh_task(stem: str) -> Task:
         check=fmt.matches,
         description=f"BIG-Bench-Hard {stem.replace('_', ' ')} (answer: {_LABELS[fmt.name]})",
         difficulties=(),
-        reference_program=_PROGRAMS.get(stem),
+        reference_program=program_for(stem),
         extra={"corrupt": fmt.corrupt, "format": fmt.name, "stem": stem},
     )
 

@@ -1276,7 +1276,8 @@ def solve_tsumego(text: str) -> str:
     def neighbours(p):  # type: ignore[no-untyped-def]
         num, col = p
         i = header.index(col)
-        for q in ((num + 1, col), (num - 1, col)) + tuple((num, header[j]) for j in (i - 1, i + 1) if 0 <= j < size):
+        sideways = [(num, header[j]) for j in (i - 1, i + 1) if 0 <= j < size]
+        for q in [(num + 1, col), (num - 1, col), *sideways]:
             if q in board:
                 yield q
 

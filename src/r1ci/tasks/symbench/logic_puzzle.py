@@ -30,12 +30,13 @@ from r1ci.tasks.symbench._helpers import (
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (grid size, cells to select, value range, constraint)
+# (the published set runs from 2x2 to 10x10; difficulty 5 matches its largest puzzles)
 LEVELS: dict[int, tuple[int, int, tuple[int, int], str]] = {
-    1: (3, 3, (1, 4), "sum_le_4"),
-    2: (3, 4, (1, 4), "sum_le_4"),
-    3: (4, 6, (-5, 8), "product_gt_0"),
-    4: (5, 9, (-8, 8), "product_gt_0"),
-    5: (6, 12, (-12, 12), "product_gt_0"),
+    1: (3, 4, (1, 4), "sum_le_4"),
+    2: (4, 6, (-5, 8), "product_gt_0"),
+    3: (6, 12, (-12, 12), "product_gt_0"),
+    4: (8, 18, (-16, 16), "product_gt_0"),
+    5: (10, 25, (-20, 20), "product_gt_0"),
 }
 
 
@@ -175,6 +176,97 @@ def solve(grid: list[list[int]], k: int, constraint: str, start: list[int], dist
     return extend([first], {grid[first[0]][first[1]]}, 0)
 
 
+def solve_logic_puzzle(text: str) -> str:
+    """Read the grid and rules from the question and construct a selection.
+
+    Sum rule (small grids): try every combination. Product rule: negatives must come in even numbers
+    per row and column, so they are taken as corners of rectangles (distinct values), as few as the
+    number of distinct positive values left over requires; the rest are one cell per distinct
+    positive value. Zeros are never selected."""
+    import itertools
+    import re
+
+    n = int(re.search(r"Given a (\d+)\*\d+ grid", text)[1])
+    k = int(re.search(r"select (\d+) different", text)[1])
+    start = tuple(int(x) for x in re.search(r"square \((\d+),\s*(\d+)\)", text).groups())
+    rows = [line for line in text.split("\n") if re.fullmatch(r"\s*-?\d+(\s*,\s*-?\d+)+\s*", line)]
+    grid = [[int(x) for x in line.split(",")] for line in rows[-n:]]
+    distinct = "no two selected cells may hold the same value" in text
+    cells = [(r, c) for r in range(n) for c in range(n)]
+
+    def fmt(chosen):  # type: ignore[no-untyped-def]
+        return ", ".join(f"{r} {c}" for r, c in sorted(chosen))
+
+    if "less than or equal to 4" in text:
+        others = [p for p in cells if p != start]
+        for combo in itertools.combinations(others, k - 1):
+            chosen = [start, *combo]
+            values = [grid[r][c] for r, c in chosen]
+            if distinct and len(set(values)) < len(values):
+                continue
+            if all(sum(grid[r][c] for r, c in chosen if r == i) <= 4 and
+                   sum(grid[r][c] for r, c in chosen if c == i) <= 4 for i in range(n)):
+                return fmt(chosen)
+        raise ValueError("no selection found")
+
+    def positives(taken, used_values):  # type: ignore[no-untyped-def]
+        """One cell per distinct positive value not used yet, never a taken cell."""
+        picks, seen = [], set(used_values)
+        for r, c in cells:
+            v = grid[r][c]
+            if v > 0 and (r, c) not in taken and (v not in seen or not distinct):
+                picks.append((r, c))
+                seen.add(v)
+        return picks
+
+    def rectangles(taken, used_values, must=None):  # type: ignore[no-untyped-def]
+        for r1, r2 in itertools.combinations(range(n), 2):
+            for c1, c2 in itertools.combinations(range(n), 2):
+                quad = [(r1, c1), (r1, c2), (r2, c1), (r2, c2)]
+                values = [grid[r][c] for r, c in quad]
+                if must is not None and must not in quad:
+                    continue
+                if any(v >= 0 for v in values) or any(q in taken for q in quad):
+                    continue
+                if distinct and (len(set(values)) < 4 or set(values) & used_values):
+                    continue
+                yield quad, values
+
+    def search(taken, used_values, depth):  # type: ignore[no-untyped-def]
+        need = k - len(taken)
+        if need < 0:
+            return None
+        extra = positives(taken, used_values)
+        if len(extra) >= need:
+            return [*taken, *extra[:need]]
+        if depth == 0:
+            return None
+        for quad, values in rectangles(set(taken), used_values):
+            found = search([*taken, *quad], used_values | set(values), depth - 1)
+            if found is not None:
+                return found
+        return None
+
+    v0 = grid[start[0]][start[1]]
+    if v0 > 0:
+        found = search([start], {v0}, 3)
+    else:
+        found = None
+        for quad, values in rectangles(set(), set(), must=start):
+            found = search(quad, set(values), 3)
+            if found is not None:
+                break
+    assert found is not None, "no selection found"
+    return fmt(found)
+
+
+def reference_program(q: Question) -> str:
+    from r1ci.tasks.symbench._helpers import program_from
+    from r1ci.tasks.symbench.common import problem_text as question_text
+
+    return program_from([solve_logic_puzzle], f"solve_logic_puzzle({question_text(q)!r})")
+
+
 def reference(root: Path) -> list[Sample]:
     """27 of the 200 published golds break the sum/product rule (the published solver cached its
     constraint checks across puzzles). 21 of those get a valid selection from our solver instead
@@ -213,6 +305,7 @@ TASKS = [
         check,
         description="Select k distinct numbers in a grid under row/column sum or product constraints.",
         reference=reference,
+        reference_program=reference_program,
         corrupt=corrupt,
     )
 ]
