@@ -79,6 +79,32 @@ def test_demo_cli_rejects_a_typo_in_an_override(tmp_path: Path) -> None:
     assert "eval_sed" in str(result.exception) + result.output
 
 
+@pytest.mark.parametrize(("override", "valid"), [
+    ("sft.train.lrr=1", "lr, max_grad_norm"),
+    ("rl.grpo.group_sizee=2", "group_size"),
+    ("estimate.rolouts=2", "rollouts"),
+    ("synth.questions_per_tsk=2", "questions_per_task"),
+])
+def test_demo_config_is_validated_in_full_at_load(tmp_path: Path, override: str, valid: str) -> None:
+    """A typo inside a stage section fails when the config loads, not three stages into the run."""
+    from r1ci.config import ConfigError
+
+    key = override.split("=")[0]
+    with pytest.raises(ConfigError, match=re.escape(key)) as err:
+        load_demo_config(None, [override])
+    assert "unknown key; valid keys here:" in str(err.value) and valid in str(err.value)
+    result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(tmp_path / "d"), "-o", override])
+    assert result.exit_code == 2 and key in result.output
+    assert not (tmp_path / "d").exists()  # nothing ran
+
+
+def test_demo_config_rejects_a_bad_value_in_a_stage(tmp_path: Path) -> None:
+    from r1ci.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"rl\.grpo\.group_size"):
+        load_demo_config(None, ["rl.grpo.group_size=many"])
+
+
 @pytest.mark.slow
 def test_quick_demo_on_the_embedded_model(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(tmp_path / "q")])
@@ -87,14 +113,15 @@ def test_quick_demo_on_the_embedded_model(tmp_path: Path) -> None:
 
 
 def test_shipped_demo_configs_match_the_defaults_and_validate() -> None:
-    from r1ci.pipelines.demo import DemoConfig, _merge
+    from r1ci.pipelines.demo import DemoConfig
+    from r1ci.pipelines.stages import merged
     from r1ci.train.grpo_config import GRPOConfig
     from r1ci.train.sft import SFTConfig
 
     root = Path(__file__).resolve().parents[1] / "configs"
     assert load_demo_config(root / "demo.yaml") == DemoConfig()
     gpu = load_demo_config(root / "demo_gpu.yaml")
-    sft = SFTConfig.model_validate(_merge({"model": gpu.model, "data": ["d"], "out": "o"}, gpu.sft))
-    rl = GRPOConfig.model_validate(_merge({"model": gpu.model, "out": "o"}, gpu.rl))
+    sft = SFTConfig.model_validate(merged({"model": gpu.model, "data": ["d"], "out": "o"}, gpu.sft))
+    rl = GRPOConfig.model_validate(merged({"model": gpu.model, "out": "o"}, gpu.rl))
     assert sft.lora.enabled and sft.train.precision == "bf16"
     assert rl.curriculum.num_stages == 4 and rl.grpo.group_size == 8

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from r1ci.cli import app
@@ -43,6 +44,30 @@ def test_estimate_counts_rewards_per_question_and_resumes(tmp_path: Path) -> Non
     assert [e.pass_rate for e in again] == [1.0, 0.5, 0.0, 0.25]
     stages = make_stages(read_estimates(out), 2)
     assert stages.groups == [[qs[1].id, qs[3].id], sorted([qs[0].id, qs[2].id])]
+
+
+def test_estimate_starts_one_sandbox_for_all_chunks_and_modes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It used to start a fresh fork server for every chunk x mode; now one serves the whole estimate."""
+    import r1ci.sandbox
+
+    started: list[str] = []
+    closed: list[str] = []
+
+    class CountingExecutor:
+        def close(self) -> None:
+            closed.append("x")
+
+    def fake_get_executor(spec: str = "local", **_: object) -> CountingExecutor:
+        started.append(spec)
+        return CountingExecutor()
+
+    monkeypatch.setattr(r1ci.sandbox, "get_executor", fake_get_executor)
+    qs = get("number_multiply").questions(3, seed=0, difficulty=1)
+    backend = ScriptedBackend(lambda prompt, so_far, turn: "<<<1>>>", tokenizer=None)
+    ests = estimate_pass_rates(backend, qs, rollouts=4, rollout_cfg=RolloutConfig(mode="ci"),
+                               modes=["free", "code"], progress=False, chunk_size=1)
+    assert [e.n for e in ests] == [4, 4, 4]
+    assert started == ["local"] and closed == ["x"]  # 3 chunks x 2 modes, one sandbox
 
 
 def test_code_first_mode_appends_hint() -> None:

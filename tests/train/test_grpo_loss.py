@@ -38,6 +38,10 @@ def test_group_advantages_batch_std() -> None:
     r = torch.tensor([2.0, 0.0, 1.0, 1.0])  # groups of 2: centred [1, -1, 0, 0]; batch std = sqrt(.5)
     a = group_advantages(r, 2, "batch")
     assert a.tolist() == pytest.approx([1 / math.sqrt(0.5), -1 / math.sqrt(0.5), 0, 0], abs=1e-3)
+    # under DDP the std of the global batch is passed in (this process holds only part of it)
+    shard = group_advantages(r[:2], 2, "batch", batch_std=math.sqrt(0.5))
+    assert shard.tolist() == pytest.approx(a[:2].tolist(), abs=1e-6)
+    assert group_advantages(r[:2], 2, "batch").tolist() != pytest.approx(a[:2].tolist(), abs=1e-3)
 
 
 def test_zero_variance_group_gets_zero_advantage_and_is_flagged() -> None:

@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import BaseModel
 
 OverrideOpt = Annotated[
     list[str] | None,
     typer.Option("--override", "-o", help="Dotted key=value overriding the recipe, e.g. -o train.lr=2e-5."),
 ]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint in --out.")]
+MaxStepsOpt = Annotated[int | None, typer.Option(help="Stop after N optimizer steps.")]
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def config_opt(folder: str) -> Any:
+    """The `--config/-c` recipe option, pointing at the recipes under `configs/<folder>/`."""
+    return typer.Option("--config", "-c", help=f"YAML recipe (see configs/{folder}/).")
+
+
+def run_with_config(cls: type[C], config: Path | None, overrides: list[str] | None, flags: Mapping[str, Any],
+                    run: Callable[[C], Any], errors: tuple[type[Exception], ...]) -> Any:
+    """Load `cls` (YAML < -o overrides < flags) and call the library function `run` with it; a bad
+    config or one of `errors` (problems the user can fix) exits with a one-line message."""
+    from r1ci.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(cls, config, overrides, flags=flags)
+    except ConfigError as exc:
+        fail(exc)
+    try:
+        return run(cfg)
+    except errors as exc:
+        fail(exc)
 
 
 def split_commas(items: list[str] | str | None) -> list[str] | None:

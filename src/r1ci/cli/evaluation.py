@@ -31,7 +31,7 @@ _FIELDS = {
 
 
 def _eval_config(config: Path | None, sets: list[str], values: dict[str, Any]) -> Any:
-    """YAML (if any) + `--set key=value` overrides + explicit CLI options, validated as an EvalConfig."""
+    """YAML (if any) + `-o key=value` overrides + explicit CLI options, validated as an EvalConfig."""
     from r1ci.config import load_config
     from r1ci.eval.runner import EvalConfig
 
@@ -80,7 +80,8 @@ def run(
     max_code_turns: int | None = typer.Option(None, help="Code executions per answer (paper: 5)."),
     executor: str | None = typer.Option(None, help="local | http://HOST:PORT | sandboxfusion:http://HOST:PORT."),
     config: Path | None = typer.Option(None, help="EvalConfig YAML; CLI options override it."),
-    set_: list[str] = typer.Option([], "--set", help="Extra override key=value, e.g. rollout.top_p=0.9."),
+    set_: list[str] = typer.Option([], "--override", "-o", "--set",
+                                   help="Dotted key=value override, e.g. -o rollout.top_p=0.9 (--set: old name)."),
     out: Path | None = typer.Option(None, help="Output folder (must be new or empty unless --resume)."),
     resume: bool | None = typer.Option(None, "--resume/--no-resume", help="Finish an interrupted run in --out."),
 ) -> None:
@@ -98,7 +99,7 @@ def run(
 
         folder = evaluate(cfg)
     except (ConfigError, ValueError, FileNotFoundError, KeyError, ImportError) as exc:
-        # ValueError covers pydantic's ValidationError (a bad --set value); ImportError carries the
+        # ValueError covers pydantic's ValidationError (a bad -o value); ImportError carries the
         # install hint of an optional backend (vllm, openai).
         fail(exc)
     metrics = json.loads((folder / "metrics.json").read_text())

@@ -12,8 +12,15 @@ from typing import Annotated
 
 import typer
 
-from r1ci.cli.common import OverrideOpt, fail, split_commas
-from r1ci.config import ConfigError, load_config
+from r1ci.cli.common import (
+    MaxStepsOpt,
+    OverrideOpt,
+    ResumeOpt,
+    config_opt,
+    fail,
+    run_with_config,
+    split_commas,
+)
 
 app = typer.Typer(help="RL: GRPO on multi-turn code-interpreter rollouts, with a multi-stage curriculum.",
                   no_args_is_help=True)
@@ -23,27 +30,20 @@ app.add_typer(curriculum_app, name="curriculum")
 
 @app.command("train")
 def train(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML recipe (see configs/rl/).")] = None,
+    config: Annotated[Path | None, config_opt("rl")] = None,
     model: Annotated[str | None, typer.Option(help="Starting policy: SFT output folder, hub id, .gguf or 'default'.")] = None,
     out: Annotated[str | None, typer.Option(help="Output folder (metrics.jsonl, checkpoints, final/).")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Number of GRPO steps.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint in --out.")] = False,
+    max_steps: MaxStepsOpt = None,
+    resume: ResumeOpt = False,
     override: OverrideOpt = None,
 ) -> None:
     """GRPO with interpreter output masked out of the loss. Prints the final model folder."""
     from r1ci.train.grpo import train_grpo
     from r1ci.train.grpo_config import GRPOConfig
 
-    try:
-        cfg = load_config(GRPOConfig, config, override, flags={
-            "model": model, "out": out, "train.max_steps": max_steps, "resume": resume or None,
-        })
-    except ConfigError as exc:
-        fail(exc)
-    try:
-        final = train_grpo(cfg)
-    except (FileNotFoundError, ValueError, RuntimeError, ImportError) as exc:
-        fail(exc)
+    final = run_with_config(GRPOConfig, config, override, {
+        "model": model, "out": out, "train.max_steps": max_steps, "resume": resume or None,
+    }, train_grpo, (FileNotFoundError, ValueError, RuntimeError, ImportError))
     typer.echo(str(final))
 
 
@@ -68,19 +68,12 @@ def estimate(
     """Estimate each question's pass rate p with K rollouts; potential = p(1-p) by default."""
     from r1ci.train.estimate import EstimateConfig, estimate_potentials
 
-    try:
-        cfg = load_config(EstimateConfig, config, override, flags={
-            "out": out, "model": model, "split": split, "tasks": split_commas(tasks),
-            "questions_per_task": questions_per_task, "question_seed": question_seed, "difficulty": difficulty,
-            "rollouts": rollouts, "modes": split_commas(modes), "backend": backend, "format_reward": format_reward,
-            "rollout.max_new_tokens": max_new_tokens, "rollout.temperature": temperature,
-        })
-    except ConfigError as exc:
-        fail(exc)
-    try:
-        path = estimate_potentials(cfg)
-    except (FileNotFoundError, ValueError, RuntimeError, ImportError, KeyError) as exc:
-        fail(exc)
+    path = run_with_config(EstimateConfig, config, override, {
+        "out": out, "model": model, "split": split, "tasks": split_commas(tasks),
+        "questions_per_task": questions_per_task, "question_seed": question_seed, "difficulty": difficulty,
+        "rollouts": rollouts, "modes": split_commas(modes), "backend": backend, "format_reward": format_reward,
+        "rollout.max_new_tokens": max_new_tokens, "rollout.temperature": temperature,
+    }, estimate_potentials, (FileNotFoundError, ValueError, RuntimeError, ImportError, KeyError))
     from r1ci.train.curriculum_report import curriculum_report
 
     curriculum_report(path)

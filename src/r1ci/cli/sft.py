@@ -12,13 +12,12 @@ from typing import Annotated
 
 import typer
 
-from r1ci.cli.common import OverrideOpt, fail, split_commas
-from r1ci.config import ConfigError, load_config
+from r1ci.cli.common import MaxStepsOpt, OverrideOpt, ResumeOpt, config_opt, run_with_config, split_commas
 
 app = typer.Typer(help="Multi-turn SFT: synthesise verified trajectories, then fine-tune on them.",
                   no_args_is_help=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML recipe (see configs/sft/).")]
+ConfigOpt = Annotated[Path | None, config_opt("sft")]
 @app.command("synth")
 def synth(
     config: ConfigOpt = None,
@@ -36,18 +35,11 @@ def synth(
     """Synthesise SFT trajectories on training tasks by rejection sampling. Prints the output folder."""
     from r1ci.train.synth import SynthConfig, synthesize
 
-    try:
-        cfg = load_config(SynthConfig, config, override, flags={
-            "model": model, "backend": backend, "base_url": base_url, "split": split,
-            "tasks": split_commas(tasks), "questions_per_task": questions_per_task,
-            "samples_per_question": samples_per_question, "out": out, "resume": resume or None,
-        })
-    except ConfigError as exc:
-        fail(exc)
-    try:
-        folder = synthesize(cfg)
-    except (FileExistsError, FileNotFoundError, ValueError, KeyError) as exc:
-        fail(exc)
+    folder = run_with_config(SynthConfig, config, override, {
+        "model": model, "backend": backend, "base_url": base_url, "split": split,
+        "tasks": split_commas(tasks), "questions_per_task": questions_per_task,
+        "samples_per_question": samples_per_question, "out": out, "resume": resume or None,
+    }, synthesize, (FileExistsError, FileNotFoundError, ValueError, KeyError))
     typer.echo(str(folder))
 
 
@@ -57,22 +49,15 @@ def train(
     model: Annotated[str | None, typer.Option(help="Base model: hub id, HF folder, .gguf or 'default'.")] = None,
     data: Annotated[list[str] | None, typer.Option(help="sft.jsonl file(s) or synth output folder(s).")] = None,
     out: Annotated[str | None, typer.Option(help="Output folder (checkpoints, metrics, final/).")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Stop after N optimizer steps (overrides epochs).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint in --out.")] = False,
+    max_steps: MaxStepsOpt = None,
+    resume: ResumeOpt = False,
     override: OverrideOpt = None,
 ) -> None:
     """Masked multi-turn SFT (loss on model-written tokens only). Prints the final model folder."""
     from r1ci.train.sft import SFTConfig, train_sft
 
-    try:
-        cfg = load_config(SFTConfig, config, override, flags={
-            "model": model, "data": data, "out": out, "train.max_steps": max_steps, "resume": resume or None,
-        })
-    except ConfigError as exc:
-        fail(exc)
-    try:
-        final = train_sft(cfg)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        fail(exc)
+    final = run_with_config(SFTConfig, config, override, {
+        "model": model, "data": data, "out": out, "train.max_steps": max_steps, "resume": resume or None,
+    }, train_sft, (FileNotFoundError, ValueError, RuntimeError))
     if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun, print once
         typer.echo(str(final))

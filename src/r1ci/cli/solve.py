@@ -12,6 +12,8 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
 
+from r1ci.cli.common import OverrideOpt
+from r1ci.config import build_config
 from r1ci.rollout.backends import BACKENDS, Backend, get_backend
 from r1ci.rollout.engine import ExecutorLike, OnSegment, run_rollouts
 from r1ci.rollout.protocol import RolloutConfig, find_code_block
@@ -103,8 +105,10 @@ def _final_panel(traj: Trajectory) -> Panel:
     lines = [
         f"answer: {traj.extracted_answer if traj.extracted_answer is not None else '(none)'}",
         f"stop: {traj.stop_reason} · code turns: {traj.num_code_turns} · execution errors: {traj.exec_errors}"
-        f" · tokens: {len(traj.completion_ids) or '-'}",
+        f" · tokens: {traj.metadata.get('completion_tokens') or '-'}",
     ]
+    if traj.metadata.get("error"):
+        lines.append(f"error: {traj.metadata['error']}")
     if traj.metadata.get("gold") is not None:
         lines.append(f"gold: {traj.metadata['gold']} · {traj.grade_reason}")
     style = "green" if traj.extracted_answer is not None else "red"
@@ -132,19 +136,21 @@ def register(app: typer.Typer) -> None:
         script: str | None = typer.Option(None, help="scripted backend: built-in script name (calculator)."),
         sandbox: str = typer.Option("local", help="Executor: local | http://HOST:PORT | sandboxfusion:URL"),
         json_out: Path | None = typer.Option(None, help="Also write the trajectory as JSON here."),
+        override: OverrideOpt = None,
     ) -> None:
         """Run one question interactively: each model turn, code block and interpreter output as it happens."""
         try:
-            cfg = RolloutConfig(
-                mode=mode, max_code_turns=max_turns, temperature=temperature,
-                max_new_tokens=max_new_tokens, max_tokens_per_turn=max_tokens_per_turn,
-            )
+            # -o sets any RolloutConfig knob (e.g. -o top_p=0.9), over the flags' values
+            cfg = build_config(RolloutConfig, {
+                "mode": mode, "max_code_turns": max_turns, "temperature": temperature,
+                "max_new_tokens": max_new_tokens, "max_tokens_per_turn": max_tokens_per_turn,
+            }, override)
             with console.status(f"loading {backend} backend ({model})"):
                 be = backend_from_flags(
                     backend, model, device=device, base_url=base_url, api=None if api == "chat" else api,
                     api_key_env=api_key_env, tokenizer=tokenizer, script=script,
                 )
-        except (ValueError, ImportError, FileNotFoundError) as exc:
+        except (ValueError, ImportError, FileNotFoundError) as exc:  # ConfigError is a ValueError
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from exc
 
@@ -165,6 +171,9 @@ def register(app: typer.Typer) -> None:
         console.print(Panel(question, title="question", border_style="magenta", title_align="left"))
         try:
             traj = solve(be, question, cfg, answer=answer, executor=executor, on_segment=show)
+        except RuntimeError as exc:  # e.g. the server refused the key or the model: nothing to show
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from exc
         finally:
             if executor is not None:
                 executor.close()
@@ -173,3 +182,5 @@ def register(app: typer.Typer) -> None:
         if json_out is not None:
             json_out.parent.mkdir(parents=True, exist_ok=True)
             json_out.write_text(json.dumps(traj.to_dict(), ensure_ascii=False, indent=1))
+        if traj.stop_reason == "error":
+            raise typer.Exit(1)

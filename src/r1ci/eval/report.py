@@ -30,6 +30,7 @@ from typing import Any
 from r1ci.eval.metrics import compute_metrics
 from r1ci.eval.plots import Plot, make_plots
 from r1ci.eval.stats import PairedDifference, paired_difference, question_outcomes
+from r1ci.jsonl import read_records
 
 TRAJECTORIES = "trajectories.jsonl"
 METRICS = "metrics.json"
@@ -58,26 +59,6 @@ class Run:
                 return None
             node = node.get(key)
         return node
-
-
-def parse_records(text: str, where: Path) -> list[dict[str, Any]]:
-    """Records of a trajectories.jsonl text; a torn last line (crash mid-write) is skipped, not fatal."""
-    records = []
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i == len(lines) - 1:
-                break
-            raise ValueError(f"{where}:{i + 1} is not valid JSON; the file is corrupt beyond its last line") from None
-    return records
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    return parse_records(path.read_text(encoding="utf-8"), path)
 
 
 def load_run(path: str | Path, name: str | None = None) -> Run:

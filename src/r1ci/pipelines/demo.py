@@ -41,6 +41,7 @@ from r1ci.config import (
     explain,
     load_yaml,
 )
+from r1ci.pipelines import stages
 from r1ci.provenance import provenance
 
 console = Console(stderr=True)
@@ -135,7 +136,7 @@ def load_demo_config(path: str | Path | None = None, overrides: list[str] | None
     """Defaults, then the YAML, then `--quick`, then `-o` overrides, then explicit flags (None = not given)."""
     # Start from the defaults so a YAML or `-o sft.train.lr=...` changes one knob of a stage section
     # instead of replacing the whole section.
-    data = _merge(DemoConfig().model_dump(mode="json"), load_yaml(path))
+    data = stages.merged(DemoConfig().model_dump(mode="json"), load_yaml(path))
     cfg = build_config(DemoConfig, data, (QUICK_OVERRIDES if quick else []) + list(overrides or []), flags,
                        source=path)
     validate_stages(cfg, path)
@@ -145,63 +146,29 @@ def load_demo_config(path: str | Path | None = None, overrides: list[str] | None
 # ---------------------------------------------------------------- stages
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def _eval_config(cfg: DemoConfig, out: Path, model: str, mode: str, resume: bool) -> Any:
-    from r1ci.eval.runner import EvalConfig
-
-    return EvalConfig.model_validate({
-        "model": model,
-        "suite": "train",
-        "tasks": cfg.tasks,
-        "samples_per_task": cfg.eval_questions_per_task,
-        "seed": cfg.eval_seed,
-        "rollout": {"mode": mode, "max_new_tokens": cfg.eval_max_new_tokens, "temperature": 0.0},
-        "batch_size": cfg.eval_batch_size,
-        "out": str(out),
-        "resume": resume,
-    })
+    return stages.eval_stage(model=model, tasks=cfg.tasks, questions_per_task=cfg.eval_questions_per_task,
+                             seed=cfg.eval_seed, mode=mode, max_new_tokens=cfg.eval_max_new_tokens,
+                             batch_size=cfg.eval_batch_size, out=out, resume=resume)
 
 
 def _synth_config(cfg: DemoConfig, out: Path, resume: bool) -> Any:
-    from r1ci.train.synth import SynthConfig
-
-    return SynthConfig.model_validate(_merge({
-        "model": "reference", "backend": "scripted", "tokenizer": cfg.model, "split": "train",
-        "tasks": cfg.tasks, "question_seed": cfg.synth_seed, "out": str(out), "resume": resume,
-    }, cfg.synth))
+    return stages.synth_stage(tokenizer=cfg.model, tasks=cfg.tasks, seed=cfg.synth_seed, out=out, resume=resume,
+                              section=cfg.synth)
 
 
 def _sft_config(cfg: DemoConfig, out: Path, synth_dir: Path, resume: bool) -> Any:
-    from r1ci.train.sft import SFTConfig
-
-    return SFTConfig.model_validate(
-        _merge({"model": cfg.model, "data": [str(synth_dir)], "out": str(out), "resume": resume}, cfg.sft))
+    return stages.sft_stage(model=cfg.model, data=synth_dir, out=out, resume=resume, section=cfg.sft)
 
 
 def _estimate_config(cfg: DemoConfig, out: Path, model: Path) -> Any:
-    from r1ci.train.estimate import EstimateConfig
-
-    return EstimateConfig.model_validate(_merge({
-        "model": str(model), "split": "train", "tasks": cfg.tasks, "question_seed": cfg.rl_seed,
-        "out": str(out / "estimates.jsonl"),
-    }, cfg.estimate))
+    return stages.estimate_stage(model=model, tasks=cfg.tasks, seed=cfg.rl_seed, out=out / "estimates.jsonl",
+                                 section=cfg.estimate)
 
 
 def _rl_config(cfg: DemoConfig, out: Path, model: Path, estimates: Path, resume: bool) -> Any:
-    from r1ci.train.grpo_config import GRPOConfig
-
-    q_per_task = int(cfg.estimate.get("questions_per_task", 4))
-    return GRPOConfig.model_validate(_merge({
-        "model": str(model), "out": str(out), "resume": resume, "seed": cfg.rl_seed,
-        "data": {"tasks": cfg.tasks, "questions_per_task": q_per_task, "seed": cfg.rl_seed},
-        "curriculum": {"estimates": str(estimates)},
-    }, cfg.rl))
+    return stages.rl_stage(model=model, tasks=cfg.tasks, questions_per_task=int(cfg.estimate.get("questions_per_task", 4)),
+                           seed=cfg.rl_seed, estimates=estimates, out=out, resume=resume, section=cfg.rl)
 
 
 def validate_stages(cfg: DemoConfig, source: str | Path | None = None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from r1ci.eval.plots import render_png
 from r1ci.train.curriculum import QuestionEstimate, Stages, make_stages, read_estimates
 
 _COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -76,15 +76,6 @@ def _tables(summary: dict[str, Any], num_stages: int) -> tuple[Table, Table]:
     return st, tt
 
 
-def _png(fig: Any) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    return buf.getvalue()
-
-
 def potential_histogram(stages: Stages, potential_name: str) -> bytes:
     from matplotlib.figure import Figure
 
@@ -99,7 +90,7 @@ def potential_histogram(stages: Stages, potential_name: str) -> bytes:
     ax.set_ylabel("questions")
     ax.set_title("Improvement potential by stage")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return render_png(fig)
 
 
 def task_stage_plot(summary: dict[str, Any]) -> bytes:
@@ -119,7 +110,7 @@ def task_stage_plot(summary: dict[str, Any]) -> bytes:
     ax.set_xlabel("questions")
     ax.set_title("Questions per stage, by task")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return render_png(fig)
 
 
 def _html_table(rows: list[dict[str, Any]], columns: list[str]) -> str:

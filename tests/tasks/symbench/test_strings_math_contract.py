@@ -143,6 +143,7 @@ def test_every_difficulty_generates_and_bad_difficulty_is_refused() -> None:
             task.questions(1, difficulty=9)
 
 
+@pytest.mark.slow  # a wall-clock budget: meaningful on a quiet machine only
 def test_generation_is_fast() -> None:
     # Budget: 100 questions of all 20 tasks well under 0.3 s each on a quiet core; 10x slack for a loaded box.
     start = time.perf_counter()
