@@ -162,6 +162,191 @@ def solve_geometric_shapes(text: str) -> str:
     return f"({options.get('kite', options.get('rectangle'))})"
 
 
+def solve_reasoning_about_colored_objects(text: str) -> str:
+    import re
+
+    colours = ["red", "orange", "yellow", "green", "blue", "brown", "magenta", "fuchsia", "mauve", "teal", "turquoise", "burgundy", "silver", "gold", "black", "grey", "purple", "pink"]
+    numbers = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+               "twelve", "thirteen", "fourteen", "fifteen", "sixteen"]
+    counts = {"a": 1, "an": 1, **{w: i for i, w in enumerate(numbers)}}
+    body, _, options_text = text.partition("\nOptions:")
+    options = re.findall(r"\(([A-Z])\) (.+)", options_text)
+    scene, _, question = body.rpartition(". ")
+    question = question.strip()
+
+    def singular(name: str) -> str:
+        head, sep, tail = name.partition(" of ")
+        word = head.split()
+        last = word[-1]
+        if re.search(r"(ch|sh|ss)es$", last):
+            last = last[:-2]
+        elif last.endswith("s") and not last.endswith("ss"):
+            last = last[:-1]
+        return " ".join([*word[:-1], last]) + (sep + tail if sep else "")
+
+    listing = re.sub(r"^.*?(?:there is|there are|I see|you see)\s+", "", scene, flags=re.S)
+    listing = re.sub(r"^.*?arranged in a row:\s*", "", listing)
+    items = []  # (count, colour, object) in order
+    for part in re.split(r",\s*(?:and\s+)?|\s+and\s+", listing.strip().rstrip(".")):
+        words = part.split()
+        if len(words) < 3 or words[0] not in counts or words[1] not in colours:
+            continue
+        items.append((counts[words[0]], words[1], singular(" ".join(words[2:]))))
+
+    def answer(value: str) -> str:
+        return next(f"({letter})" for letter, text_ in options if text_.strip() == value)
+
+    def find(ref: str) -> int:
+        ref = ref.strip()
+        for i, (_, colour, obj) in enumerate(items):
+            if ref in (f"{colour} thing", f"{colour} object", f"{colour} item") or singular(ref) == obj:
+                return i
+        raise ValueError(f"no item matches {ref!r}")
+
+    def matches(ref: str, item) -> bool:  # type: ignore[no-untyped-def]
+        _, colour, obj = item
+        ref = ref.strip()
+        generic = re.fullmatch(r"(\w+) (?:things|objects|items|thing|object|item)", ref)
+        if generic:
+            return colour == generic[1]
+        return singular(ref) == obj
+
+    if m := re.fullmatch(r"What (?:color|is the color of) (?:is )?the (left|right)-most (?:thing|object|item)\?", question):
+        return answer(items[0 if m[1] == "left" else -1][1])
+    if m := re.fullmatch(r"What is the color of the (?:thing|object|item) directly to the (left|right) of the (.+)\?", question):
+        i = find(m[2])
+        return answer(items[i - 1 if m[1] == "left" else i + 1][1])
+    if m := re.fullmatch(r"What is the color of the (?:thing|object|item) furthest from the (.+)\?", question):
+        i = find(m[1])
+        return answer(items[0 if i > len(items) - 1 - i else -1][1])
+    if m := re.fullmatch(r"(?:What color is|What is the color of) the (.+)\?", question):
+        return answer(items[find(m[1])][1])
+    if m := re.fullmatch(r"Is the (.+) (\w+)\?", question):
+        return answer("yes" if items[find(m[1])][1] == m[2] else "no")
+    if m := re.fullmatch(r"How many (?:things|objects|items) are neither (\w+) nor (\w+)\?", question):
+        return answer(numbers[sum(c for c, colour, _ in items if colour not in (m[1], m[2]))])
+    if m := re.fullmatch(r"How many non-(\w+) (?:things|objects|items) do you see to the (left|right) of the (.+)\?", question):
+        i = find(m[3])
+        side = items[:i] if m[2] == "left" else items[i + 1 :]
+        return answer(numbers[sum(c for c, colour, _ in side if colour != m[1])])
+    if m := re.fullmatch(r"If I remove all the (.+?) from the \w+, how many (.+?) remain on it\?", question):
+        kept = [it for it in items if not matches(m[1], it)]
+        return answer(numbers[sum(it[0] for it in kept if matches(m[2], it))])
+    raise ValueError(f"unrecognised question {question!r}")
+
+
+def solve_penguins_in_a_table(text: str) -> str:
+    import re
+
+    body, _, options_text = text.partition("\nOptions:")
+    options = re.findall(r"\(([A-Z])\) (.+)", options_text)
+    row = r"([A-Z][a-z]+), (\d+), (\d+), (\d+)"
+    animals = [dict(name=n, age=int(a), height=int(h), weight=int(w), species="penguin")
+               for n, a, h, w in re.findall(row, body.split("For example")[0])]
+    for n, a, h, w in re.findall(r"add a penguin to the table:\s*" + row, body):
+        animals.append(dict(name=n, age=int(a), height=int(h), weight=int(w), species="penguin"))
+    for n in re.findall(r"delete the penguin named (\w+)", body):
+        animals = [x for x in animals if x["name"] != n]
+    if "listing giraffes" in body:
+        giraffes = body.split("listing giraffes:", 1)[1]
+        animals += [dict(name=n, age=int(a), height=int(h), weight=int(w), species="giraffe")
+                    for n, a, h, w in re.findall(row, giraffes)]
+    lines = [ln for ln in body.strip().split("\n") if ln.strip()]
+    question = lines[-1].split("  ")[-1].strip()
+    q = question.lower()
+
+    def scope(word: str) -> list[dict]:
+        word = word.rstrip("s")
+        return [x for x in animals if word == "animal" or x["species"] == word]
+
+    def answer(value) -> str:  # type: ignore[no-untyped-def]
+        for letter, opt in options:
+            opt = opt.strip()
+            try:
+                if abs(float(opt) - float(value)) < 1e-6:
+                    return f"({letter})"
+            except (TypeError, ValueError):
+                if opt.lower() == str(value).lower():
+                    return f"({letter})"
+        raise ValueError(f"{value!r} is not among the options")
+
+    ords = {"first": 0, "fist": 0, "second": 1, "third": 2, "last": -1, "next to last": -2}
+    superl = {"oldest": ("age", max), "youngest": ("age", min), "younest": ("age", min), "tallest": ("height", max),
+              "shortest": ("height", min), "heaviest": ("weight", max), "lightest": ("weight", min)}
+    if q == "how many columns are there in the table?":
+        return answer(4)
+    if q.startswith("which penguin is younger but taller than"):
+        ref = next(x for x in animals if x["name"].lower() == q.rstrip("?").split()[-1])
+        return answer(next(x["name"] for x in scope("penguin") if x["age"] < ref["age"] and x["height"] > ref["height"]))
+    if m := re.fullmatch(r"how many (\w+) are (more|less) than (\d+) years old(?: and weight (more|less) than (\d+) kg)?\?", q):
+        group = scope(m[1])
+        hits = [x for x in group if (x["age"] > int(m[3]) if m[2] == "more" else x["age"] < int(m[3]))]
+        if m[4]:
+            hits = [x for x in hits if (x["weight"] > int(m[5]) if m[4] == "more" else x["weight"] < int(m[5]))]
+        return answer(len(hits))
+    if m := re.fullmatch(r"which is the (?:(second) )?(\w+) (\w+)\?", q):
+        key, pick = superl[m[2]]
+        ordered = sorted(scope(m[3]), key=lambda x: x[key], reverse=pick is max)
+        return answer(ordered[1 if m[1] else 0]["name"])
+    if m := re.fullmatch(r"what is the name of the (first|fist|second|third|last|next to last) (\w+?)( sorted by alphabetic order)?\?", q):
+        group = scope(m[2])
+        if m[3]:
+            group = sorted(group, key=lambda x: x["name"])
+        return answer(group[ords[m[1]]]["name"])
+    if m := re.fullmatch(r"what is the cumulated (age|weight|height) of the (\w+)(?: and giraffes)?\?", q):
+        group = animals if "and giraffes" in q else scope(m[2])
+        return answer(sum(x[m[1]] for x in group))
+    if m := re.fullmatch(r"what is the average (age|weight|height) of the (\w+)\?", q):
+        group = scope(m[2])
+        return answer(round(sum(x[m[1]] for x in group) / len(group), 2))
+    if m := re.fullmatch(r"how many (\w+) are (?:there in|listed in) the tables?\?", q):
+        if m[1] == "species":
+            return answer(len({x["species"] for x in animals}))
+        return answer(len(scope(m[1])))
+    if m := re.fullmatch(r"what is the name of the (?:penguin that is )?([\d.]+) (cm|m) tall(?: penguin)?\?", q):
+        cm = float(m[1]) * (100 if m[2] == "m" else 1)
+        return answer(next(x["name"] for x in scope("penguin") if x["height"] == cm))
+    if m := re.fullmatch(r"what is the name of the penguin that is (\d+) years old\?", q):
+        return answer(next(x["name"] for x in scope("penguin") if x["age"] == int(m[1])))
+    if m := re.fullmatch(r"what is the (shortest|largest) height\?", q):
+        values = [x["height"] for x in scope("penguin")]
+        return answer(min(values) if m[1] == "shortest" else max(values))
+    if m := re.fullmatch(r"which penguin is (taller|older) than the other ones\?", q):
+        key = "height" if m[1] == "taller" else "age"
+        return answer(max(scope("penguin"), key=lambda x: x[key])["name"])
+    if m := re.fullmatch(r"what is the (age|height|weight) of (\w+)\?", q):
+        return answer(next(x[m[1]] for x in animals if x["name"].lower() == m[2]))
+    if q == "which penguin has the shortest name?":
+        return answer(min(scope("penguin"), key=lambda x: len(x["name"]))["name"])
+    if m := re.fullmatch(r"what is the number of the column with the (names|ages|heights|weights) .*", q):
+        return answer(["names", "ages", "heights", "weights"].index(m[1]) + 1)
+
+    def by_name(n: str) -> dict:
+        return next(x for x in animals if x["name"].lower() == n)
+
+    tests = []
+    for clause in re.split(r" and | but ", re.sub(r"^which penguin is ", "", q).rstrip("?")):
+        m = re.fullmatch(r"(?:(one|two|three) years? )?(older|younger|taller|shorter) than (\w+)", clause.strip())
+        m2 = re.fullmatch(r"(less|more) than (\d+) years old", clause.strip())
+        m3 = re.fullmatch(r"(older|younger|taller|shorter)", clause.strip())
+        if m:
+            key = "age" if m[2] in ("older", "younger") else "height"
+            sign = 1 if m[2] in ("older", "taller") else -1
+            ref = by_name(m[3])
+            gap = {"one": 1, "two": 2, "three": 3}.get(m[1] or "")
+            tests.append(lambda x, key=key, sign=sign, ref=ref, gap=gap:
+                         (x[key] - ref[key]) * sign == gap if gap else (x[key] - ref[key]) * sign > 0)
+        elif m2:
+            tests.append(lambda x, m2=m2: x["age"] < int(m2[2]) if m2[1] == "less" else x["age"] > int(m2[2]))
+        elif m3 and tests:
+            continue
+        else:
+            raise ValueError(f"unrecognised question {question!r}")
+    hits = [x["name"] for x in scope("penguin") if all(t(x) for t in tests)]
+    assert len(hits) == 1, f"{len(hits)} penguins fit"
+    return answer(hits[0])
+
+
 def _from_symbench(module: str, function: str) -> Callable[[], Callable[..., str]]:
     def load() -> Callable[..., str]:
         import importlib
@@ -183,6 +368,8 @@ _LOCAL: dict[str, Callable[..., str]] = {
     "tracking_shuffled_objects_seven_objects": solve_tracking_shuffled_objects,
     "temporal_sequences": solve_temporal_sequences,
     "geometric_shapes": solve_geometric_shapes,
+    "reasoning_about_colored_objects": solve_reasoning_about_colored_objects,
+    "penguins_in_a_table": solve_penguins_in_a_table,
 }
 _SHARED: dict[str, Callable[[], Callable[..., str]]] = {
     "navigate": _from_symbench("navigation", "solve_navigation"),
