@@ -34,7 +34,7 @@ from pydantic import Field, field_validator
 from rich.console import Console
 from rich.table import Table
 
-from r1ci.config import StrictModel, dump_config, load_yaml
+from r1ci.config import StrictModel, check_resume_config, dump_config, load_yaml
 from r1ci.jsonl import JsonlWriter, read_records, write_records
 from r1ci.rollout.protocol import RolloutConfig
 from r1ci.rollout.trajectory import Trajectory, write_jsonl
@@ -211,17 +211,10 @@ def read_generated(path: Path) -> list[Trajectory]:
 
 
 def _check_resume(cfg: SynthConfig, out: Path) -> None:
+    """Generation settings must match the run being resumed; filters may change (a re-filter)."""
     saved_path = out / CONFIG_FILE
-    if not saved_path.exists():
-        return
-    saved = load_yaml(saved_path)
-    now = cfg.model_dump(mode="json")
-    diff = [k for k in _GENERATION_KEYS if saved.get(k) != now.get(k)]
-    if diff:
-        raise ValueError(
-            f"--resume: {out} was generated with different settings ({', '.join(diff)}); "
-            "use the same settings (filters may change) or a new --out"
-        )
+    if saved_path.exists():
+        check_resume_config(load_yaml(saved_path), cfg.model_dump(mode="json"), where=out, only=_GENERATION_KEYS)
 
 
 def generate(cfg: SynthConfig, out: Path, console: Console) -> list[Trajectory]:
