@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Literal
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from r1ci.paths import bbh_dir, data_root
+from r1ci.provenance import versions
 from r1ci.tasks import registry
 from r1ci.tasks.selection import select_tasks
 from r1ci.tasks.splits import SPLITS, active_split
@@ -30,13 +30,6 @@ from r1ci.tasks.splits import SPLITS, active_split
 ExportFormat = Literal["jsonl", "parquet"]
 FORMATS: tuple[str, ...] = ("jsonl", "parquet")
 COLUMNS: tuple[str, ...] = ("id", "task", "source", "split", "prompt", "answer", "metadata")
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return importlib_metadata.version(dist)
-    except importlib_metadata.PackageNotFoundError:
-        return None
 
 
 def _select(split: str, suite: str | None, tasks: list[str] | None) -> list[str]:
@@ -152,7 +145,7 @@ def export_questions(
             }
             for name in names
         ],
-        "versions": {"r1ci": _version("r1ci"), "reasoning-gym": _version("reasoning-gym")},
+        "versions": versions("reasoning-gym"),
         "data_dir": str(data_root()),
         "bbh_dir": str(bbh_dir()),
     }
