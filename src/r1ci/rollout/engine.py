@@ -26,6 +26,7 @@ server's prompt count between turns, so budgets and `completion_tokens` cover bo
 from __future__ import annotations
 
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -151,6 +152,7 @@ class RolloutEngine:
         self.params = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p)
         self.stats = RolloutStats()
         self._pool: ThreadPoolExecutor | None = None
+        self._run_id = uuid.uuid4().hex[:12]
 
     # --- public ------------------------------------------------------------------------------------
 
@@ -201,6 +203,7 @@ class RolloutEngine:
                             still.append(r)
                             continue
                         traj = self._finish(r)
+                        self._close_session(r)
                         finished.append(traj)
                         if on_trajectory is not None:
                             on_trajectory(traj)
@@ -261,7 +264,7 @@ class RolloutEngine:
             r = batch[i]
             event = self.rules.event(r.turn_text + text)
             if event is not None and event.kind == "code" and r.code_turns < self.cfg.max_code_turns:
-                early[i] = self._submit(event.code or "")
+                early[i] = self._submit(event.code or "", self._session_id(r))
 
         t0 = time.perf_counter()
         results = self.backend.generate(requests, self.params, on_finish)
@@ -281,13 +284,32 @@ class RolloutEngine:
                 self._append_output(r, result)
         self.stats.exec_wait_s += time.perf_counter() - t0
 
-    def _submit(self, code: str) -> Future[tuple[ExecResultLike, float]]:
+    def _submit(self, code: str, session_id: str | None = None) -> Future[tuple[ExecResultLike, float]]:
         assert self._pool is not None and self.executor is not None
-        return self._pool.submit(self._execute, code)
+        return self._pool.submit(self._execute, code, session_id)
 
-    def _execute(self, code: str) -> tuple[ExecResultLike, float]:
+    def _session_id(self, r: _Rollout) -> str | None:
+        """rollout.persistent_state: one sandbox session per trajectory (unique across engine runs)."""
+        return f"rollout-{self._run_id}-{r.index}" if self.cfg.persistent_state else None
+
+    def _close_session(self, r: _Rollout) -> None:
+        session_id = self._session_id(r)
+        close = getattr(self.executor, "close_session", None)
+        if session_id is not None and close is not None:
+            close(session_id)
+
+    def _execute(self, code: str, session_id: str | None = None) -> tuple[ExecResultLike, float]:
         assert self.executor is not None
         t0 = time.perf_counter()
+        if session_id is not None:
+            result = self.executor.run(
+                code,
+                session_id=session_id,
+                timeout_s=self.cfg.exec_timeout_s,
+                memory_mb=self.cfg.exec_memory_mb,
+                max_output_bytes=max(65536, 8 * self.cfg.max_output_chars),
+            )
+            return result, time.perf_counter() - t0
         (result,) = self.executor.run_many(
             [code],
             timeout_s=self.cfg.exec_timeout_s,
@@ -337,7 +359,7 @@ class RolloutEngine:
         elif r.code_turns >= self.cfg.max_code_turns:
             r.stop_reason = "max_turns"
         else:
-            r.pending = early or self._submit(event.code or "")
+            r.pending = early or self._submit(event.code or "", self._session_id(r))
 
     def _add_model(self, r: _Rollout, text: str, ids: list[int], lps: list[float] | None, used: int) -> None:
         if r.segments and r.segments[-1].kind == "model":

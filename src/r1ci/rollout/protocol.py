@@ -96,6 +96,10 @@ class RolloutConfig(StrictModel):
     stop_at_answer: bool = True
     """Stop a sequence as soon as it closes `<<<...>>>` outside code (saves tokens on rambling models).
     Set False when synthesising SFT data so the teacher's end-of-turn token is kept in the ids."""
+    persistent_state: bool = False
+    """Keep Python state across the code turns of one trajectory (a sandbox session, like a Jupyter
+    kernel: variables, imports and files persist; the session is frozen between turns and closed when
+    the trajectory ends). Off = every code block runs in a fresh interpreter, as in the paper."""
 
 
 def system_prompt(cfg: RolloutConfig) -> str:
