@@ -8,12 +8,12 @@ the very same lines, so the scripted teacher and the gold cannot disagree. The p
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from r1ci.jsonl import read_records
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import first_rejected, parse_number, word_problem_close
 from r1ci.tasks.symbench.common import symbench_task
@@ -183,10 +183,7 @@ def reference(root: Path) -> list[Sample]:
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing; check R1CI_DATA_DIR points at the shared data")
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
+    for row in read_records(path):
         target = float(row["target"])
         gold = str(int(target)) if target.is_integer() else repr(target)
         problem = f"{row['input']}\n\nReturn your answer with the format <<<number>>>."
