@@ -1,6 +1,13 @@
-"""Multi-turn code-interpreter rollouts vs single-turn generation, on the embedded model.
+"""Multi-turn code-interpreter rollouts vs single-turn generation, and the hf vs vllm backends.
 
     .venv/bin/python benchmarks/rollout_bench.py [--batch 8] [--turns 3] [--natural]
+    .venv/bin/python benchmarks/rollout_bench.py --backends hf,vllm [--temperature 0]
+
+--backends: the demo's own rollouts (configs/demo.yaml: its tasks, its RL rollout settings, its
+group size) through the r1ci engine and the local sandbox on each backend in turn, in this one run:
+model tokens per second of rollout wall time (engine start-up excluded, shown apart). hf runs at
+the engine's CPU batch (8, or --batch); vllm takes every rollout at once. With --temperature 0 both
+generate the same greedy ids, so both rows do exactly the same work.
 
 Rows (same model, same prompts, same batch size, one process, run back to back):
 - single-turn: plain `model.generate` of exactly L new tokens per sequence, where L is the mean
@@ -23,6 +30,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -130,6 +138,64 @@ def run_single(backend: HFBackend, prompts: list[list[int]], new_tokens: int, ba
     return {"tokens": total, "wall": time.perf_counter() - start}
 
 
+def demo_rollouts(recipe: Path, per_task: int) -> tuple[list[Question], RolloutConfig, int]:
+    """The demo's RL rollouts: its tasks (train-seed questions), rollout settings and group size."""
+    import yaml
+
+    from r1ci import tasks
+
+    demo = yaml.safe_load(recipe.read_text())
+    questions = [q for name in demo["tasks"] for q in tasks.get(name).questions(per_task, seed=demo["rl_seed"])]
+    rl = demo["rl"]
+    return questions, RolloutConfig(**rl["rollout"]), int(rl["grpo"]["group_size"])
+
+
+def compare_backends(args: argparse.Namespace) -> None:
+    from r1ci.rollout.backends import get_backend
+    from r1ci.sandbox import get_executor
+
+    questions, cfg, group = demo_rollouts(Path(args.recipe), args.per_task)
+    if args.temperature is not None:
+        cfg = cfg.model_copy(update={"temperature": args.temperature})
+    executor = get_executor(args.sandbox)
+    rows: dict[str, dict[str, Any]] = {}
+    try:
+        executor.run_many(["print(1)"], timeout_s=5, memory_mb=256, max_output_bytes=1024)
+        for name in args.backends.split(","):
+            t0 = time.perf_counter()
+            backend = get_backend(name, args.model)
+            start_s = time.perf_counter() - t0
+            batch = args.batch if name == "hf" else None
+            warm = RolloutConfig(mode="text", max_new_tokens=8, max_tokens_per_turn=8)
+            RolloutEngine(backend, warm, grader=grade, batch_size=batch).run(questions[:2], progress=False)
+            engine = RolloutEngine(backend, cfg, executor=executor, batch_size=batch)
+            trajs = engine.run(questions, samples_per_question=group, seed=args.seed, progress=False)
+            rows[name] = {"stats": engine.stats, "start_s": start_s, "trajs": trajs,
+                          "batch": engine.batch_size}
+            backend.close()
+    finally:
+        executor.close()
+    table = Table(title=f"demo rollouts · {args.model} · {len(questions)} questions x {group} samples · "
+                  f"temperature {cfg.temperature} · max {cfg.max_new_tokens} tokens ({cfg.max_tokens_per_turn}/turn)")
+    for col in ("backend", "batch", "start-up s", "model tokens", "rollout wall s", "tokens/s", "vs hf",
+                "code turns/rollout", "reward", "sandbox wait"):
+        table.add_column(col, justify="left" if col == "backend" else "right")
+    base = rows["hf"]["stats"].model_tokens / rows["hf"]["stats"].wall_s if "hf" in rows else None
+    for name, r in rows.items():
+        st = r["stats"]
+        tps = st.model_tokens / st.wall_s
+        trajs = r["trajs"]
+        table.add_row(name, str(r["batch"]), f"{r['start_s']:.0f}", str(st.model_tokens), f"{st.wall_s:.1f}",
+                      f"{tps:.1f}", f"{tps / base:.2f}x" if base else "-",
+                      f"{statistics.mean(t.num_code_turns for t in trajs):.2f}",
+                      f"{statistics.mean(t.reward or 0.0 for t in trajs):.2f}", f"{100 * st.sandbox_share:.1f}%")
+    console.print(table)
+    if cfg.temperature == 0 and {"hf", "vllm"} <= set(rows):
+        same = sum(a.completion_ids == b.completion_ids for a, b in zip(rows["hf"]["trajs"], rows["vllm"]["trajs"],
+                                                                          strict=True))
+        console.print(f"greedy ids identical on {same}/{len(rows['hf']['trajs'])} rollouts")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="default")
@@ -141,7 +207,15 @@ def main() -> None:
     ap.add_argument("--natural", action="store_true", help="also run the model's own words on task prompts")
     ap.add_argument("--repeats", type=int, default=1,
                     help="alternate single/multi runs this many times and keep each one's best (shared CPUs are noisy)")
+    ap.add_argument("--backends", default=None, help="compare backends on the demo's rollouts, e.g. hf,vllm")
+    ap.add_argument("--recipe", default=str(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"))
+    ap.add_argument("--per-task", type=int, default=2, help="--backends: questions per demo task")
+    ap.add_argument("--temperature", type=float, default=None, help="--backends: override the demo's temperature")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if args.backends:
+        compare_backends(args)
+        return
 
     import torch
 

@@ -47,3 +47,55 @@ def test_read_jsonl_reports_bad_line(tmp_path: Path) -> None:
     p.write_text('{"task": "x"}\n')
     with pytest.raises(ValueError, match=r"bad.jsonl:1"):
         read_jsonl(p)
+
+
+def test_runs_of_every_backend_and_stage_load_together(tmp_path: Path, tiny_tokenizer: object) -> None:
+    """One schema: an ids run (scripted backend, real tokenizer), a text-only run (openai backend on
+    the FastAPI stub, one sample failing) and a synthesis file load as one dataset."""
+    import json
+
+    import datasets
+    from openai_stub import Stub, serve
+    from rollout_fakes import SubprocessExecutor, make_task
+
+    from r1ci.rollout import RolloutConfig, run_rollouts
+    from r1ci.rollout.backends.openai import OpenAIBackend
+    from r1ci.rollout.backends.scripted import SCRIPTS, ScriptedBackend
+    from r1ci.rollout.trajectory import METADATA_KEYS, dataset_features
+
+    task = make_task()
+    qs = task.questions(3)
+    cfg = RolloutConfig()
+    ids_run = run_rollouts(ScriptedBackend(SCRIPTS["calculator"], tiny_tokenizer), qs, cfg,
+                           executor=SubprocessExecutor(), grader=task.grade, progress=False)
+    stub = Stub(fail=[(400, {}, "bad sample")])
+    with serve(stub) as url:
+        api_run = run_rollouts(OpenAIBackend("stub-model", base_url=url, concurrency=1), qs, cfg,
+                               executor=SubprocessExecutor(), grader=task.grade, progress=False)
+    assert ids_run[0].completion_ids and not api_run[0].completion_ids
+    assert [t.stop_reason for t in api_run].count("error") == 1
+    hf_file = write_jsonl(tmp_path / "hf.jsonl", ids_run)
+    api_file = write_jsonl(tmp_path / "api.jsonl", api_run)
+    synth = tmp_path / "all.jsonl"  # what `r1ci sft synth` writes: a filter verdict per trajectory
+    synth.write_text("".join(json.dumps({**t.to_dict(), "metadata": {**t.to_dict()["metadata"], "synth_reason": "kept"}}) + "\n"
+                             for t in ids_run))
+    for t in ids_run + api_run:
+        assert list(t.to_dict()["metadata"]) == list(METADATA_KEYS)
+
+    # one load over all files (the text-only file first: nothing in it says what its empty lists hold)
+    files = [str(api_file), str(hf_file), str(synth)]
+    both = datasets.load_dataset("json", data_files=files, features=dataset_features(), split="train")
+    assert len(both) == 9
+    assert both.features["prompt_ids"] == datasets.List(datasets.Value("int64"))
+    assert both[0]["prompt_ids"] == [] and both[3]["prompt_ids"] == ids_run[0].prompt_ids
+    assert [r["metadata"]["synth_reason"] for r in both][-3:] == ["kept"] * 3
+    errors = [r["metadata"]["error"] for r in both if r["stop_reason"] == "error"]
+    assert len(errors) == 1 and "bad sample" in errors[0]
+    assert all(r["metadata"]["completion_tokens"] > 0 for r in both if r["stop_reason"] != "error")
+
+    # runs loaded one by one concatenate too (JSON alone cannot say that an empty list holds ints,
+    # so each load names the features; without them the text-only run's lists are List(null))
+    alone = [datasets.load_dataset("json", data_files=f, features=dataset_features(), split="train") for f in files]
+    joined = datasets.concatenate_datasets(alone)
+    assert len(joined) == 9 and joined[4]["completion_ids"] == ids_run[1].completion_ids
+    assert Trajectory.from_dict(both[4]) == ids_run[1]  # a dataset row is a trajectory again

