@@ -173,25 +173,34 @@ def _proc_table() -> dict[int, tuple[int, str, int]]:
 
 
 def sandbox_processes(ex: LocalExecutor) -> dict[str, list[int]]:
-    """Processes below the fork server other than its idle spares, and zombies among them."""
+    """Processes of executions that should be over, and zombies, below the fork server.
+
+    Expected there: one keeper per used slot (the server's children), and below a keeper that holds a
+    spare, its one idle runner. Anything else below the server is left over from an execution.
+    """
     server = ex.server_pid()
     table = _proc_table()
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    spares = set(ex.spare_pids())
+    spare_keepers = set(ex.spare_pids())
+    keepers = set(children.get(server, []))
     below: list[int] = []
-    stack = [pid for pid in children.get(server, []) if pid not in spares]  # a spare's runner is idle
-    while stack:
-        pid = stack.pop()
-        below.append(pid)
-        stack.extend(children.get(pid, []))
-    spare_tree = spares | {kid for pid in spares for kid in children.get(pid, [])}
+    expected = set(keepers)
+    for keeper in keepers:
+        kids = children.get(keeper, [])
+        if keeper in spare_keepers and len(kids) == 1:
+            expected.add(kids[0])
+        stack = list(kids)
+        while stack:
+            pid = stack.pop()
+            below.append(pid)
+            stack.extend(children.get(pid, []))
     own = ex.uid_range
-    sandbox_uid = [pid for pid, (_, _, uid) in table.items() if uid in own and pid not in spare_tree]
+    sandbox_uid = [pid for pid, (_, _, uid) in table.items() if uid in own and pid not in expected]
     return {
-        "busy": sorted(p for p in below if p not in spares and table[p][1] != "Z"),
-        "zombies": sorted(p for p in below if table[p][1] == "Z"),
+        "busy": sorted(p for p in below if p not in expected and table[p][1] != "Z"),
+        "zombies": sorted(p for p in [*below, *keepers] if table[p][1] == "Z"),
         "sandbox_uid": sorted(p for p in sandbox_uid if p not in below),
     }
 

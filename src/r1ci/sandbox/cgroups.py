@@ -81,7 +81,9 @@ class Usage:
 
 @dataclass
 class Slot:
-    """The cgroup(s) of one pool slot. `dirs`: controller -> directory (v2: the one directory under "")."""
+    """The cgroup(s) of one pool slot, as the fork server sees them. `dirs`: controller -> directory
+    (v2: the one directory under ""). The slot's keeper process lives in it for good (entering a cgroup
+    costs the whole machine an RCU grace period in v1: once per slot, not per execution)."""
 
     version: int
     dirs: dict[str, str]
@@ -94,62 +96,37 @@ class Slot:
 
     # ------------------------------------------------------------------------------ server side
 
-    def reset(self) -> None:
-        """Before the slot's next spare: fresh counters (the slot holds no process now)."""
-        if self.version == 1:
-            for name in ("memory.max_usage_in_bytes", "memory.failcnt"):
-                with contextlib.suppress(OSError):
-                    _write(self._p("memory", name), "0")
-            with contextlib.suppress(OSError):
-                _write(self._p("cpuacct", "cpuacct.usage"), "0")
-        else:  # memory.peak cannot be reset for every reader: start over with a fresh directory
-            path = self.dirs[""]
-            with contextlib.suppress(OSError):
-                os.rmdir(path)
-            os.makedirs(path, exist_ok=True)
-        # v1: the child zeroes cpuacct.usage itself when its request arrives (see write_limits).
+    def mark(self) -> None:
+        """An execution starts: baselines for the counters the slot's keeper does not reset (v2)."""
         self.cpu_base_ns = 0 if self.version == 1 else self._cpu_ns()
         self.oom_base = self._oom_kills()
-        self.frozen = False
 
     def _cpu_ns(self) -> int:
         try:
             if self.version == 1:
                 return int(_read(self._p("cpuacct", "cpuacct.usage")))
-            for line in _read(self._p("cpu", "cpu.stat")).splitlines():
-                key, _, value = line.partition(" ")
-                if key == "usage_usec":
-                    return int(value) * 1000
+            return _usage_usec(_read(self._p("cpu", "cpu.stat"))) * 1000
         except (OSError, ValueError):
-            pass
-        return 0
+            return 0
 
     def _oom_kills(self) -> int:
         name = "memory.oom_control" if self.version == 1 else "memory.events"
         try:
-            for line in _read(self._p("memory", name)).splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
+            return _oom_kill_count(_read(self._p("memory", name)))
         except (OSError, ValueError):
-            pass
-        return 0
+            return 0
 
     def cpu_s(self) -> float:
         return max(0, self._cpu_ns() - self.cpu_base_ns) / 1e9
 
     def usage(self) -> Usage:
-        peak_file = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        """What the server can read when the keeper could not report (it was killed)."""
+        peak_file = "memory.max_usage_in_bytes" if self.version == 1 else "memory.current"
         try:
             peak = int(_read(self._p("memory", peak_file)))
         except (OSError, ValueError):
             peak = 0
-        oom = max(0, self._oom_kills() - self.oom_base)
-        if self.version == 1 and oom == 0:  # kernels before 4.13 have no oom_kill counter
-            with contextlib.suppress(OSError, ValueError):
-                if "oom_kill " not in _read(self._p("memory", "memory.oom_control")):
-                    oom = int(int(_read(self._p("memory", "memory.failcnt"))) > 0)
-        return Usage(cpu_s=self.cpu_s(), peak_bytes=peak, oom_kills=oom)
+        return Usage(cpu_s=self.cpu_s(), peak_bytes=peak, oom_kills=max(0, self._oom_kills() - self.oom_base))
 
     def procs(self) -> list[int]:
         ctrl = "pids" if self.version == 1 else ""
@@ -185,6 +162,23 @@ class Slot:
         if self.version == 2:
             return [self._p("", "cgroup.procs")]
         return [os.path.join(d, "cgroup.procs") for d in self.dirs.values()]
+
+    def counter_paths(self) -> dict[str, str]:
+        """Files the slot's keeper holds open to reset and read the counters of each execution."""
+        if self.version == 1:
+            names = {
+                "peak": ("memory", "memory.max_usage_in_bytes"),
+                "failcnt": ("memory", "memory.failcnt"),
+                "oom": ("memory", "memory.oom_control"),
+                "cpu": ("cpuacct", "cpuacct.usage"),
+            }
+        else:
+            names = {
+                "peak": ("memory", "memory.peak"),
+                "oom": ("memory", "memory.events"),
+                "cpu": ("cpu", "cpu.stat"),
+            }
+        return {key: self._p(ctrl, name) for key, (ctrl, name) in names.items()}
 
     def limit_paths(self) -> dict[str, str]:
         """Files the child writes its per-execution limits to (opened before it pivots away from /sys)."""
@@ -222,7 +216,7 @@ class CgroupTree:
         return list(self.roots.values())
 
     def slot(self, index: int) -> Slot:
-        """The slot's cgroup, created on first use, with fresh counters."""
+        """The slot's cgroup, created on first use."""
         slot = self.slots.get(index)
         if slot is None:
             dirs = {ctrl: os.path.join(root, f"slot{index}") for ctrl, root in self.roots.items()}
@@ -232,7 +226,6 @@ class CgroupTree:
             if self.version == 1:  # the snippet's pages are its own: charge them to the slot, not us
                 with contextlib.suppress(OSError):
                     _write(os.path.join(dirs["memory"], "memory.move_charge_at_immigrate"), "0")
-        slot.reset()
         return slot
 
     def remove(self) -> None:
@@ -242,8 +235,13 @@ class CgroupTree:
         remove_executor_cgroups(self.dirs)
 
 
-def probe(tag: str | None = None) -> tuple[CgroupTree | None, str]:
-    """Create this process's executor cgroup tree -> (tree, "") or (None, why the layer is off)."""
+def probe(tag: str | None = None, weight: int = 1) -> tuple[CgroupTree | None, str]:
+    """Create this process's executor cgroup tree -> (tree, "") or (None, why the layer is off).
+
+    `weight` (the executor's worker count) scales the tree's CPU share: a cgroup competes with the
+    rest of the machine as one scheduling entity, so at the default share a busy host would give the
+    whole pool what one ordinary process gets.
+    """
     tag = tag or f"r1ci-{os.getpid()}-{secrets.token_hex(3)}"
     try:
         own, mounts = _own_paths(), _mounts()
@@ -251,9 +249,21 @@ def probe(tag: str | None = None) -> tuple[CgroupTree | None, str]:
         return None, f"cannot read /proc/self/cgroup: {exc.strerror}"
     try:
         if all(c in mounts for c in V1_CONTROLLERS):
-            return _create_v1(tag, own, mounts), ""
-        if "" in mounts:
-            return _create_v2(tag, own, mounts[""]), ""
+            tree = _create_v1(tag, own, mounts)
+            share = ("cpu", "cpu.shares", 1024)
+        elif "" in mounts:
+            tree = _create_v2(tag, own, mounts[""])
+            share = ("", "cpu.weight", 100)
+        else:
+            tree = None
+        if tree is not None:
+            ctrl, name, unit = share
+            with contextlib.suppress(OSError):
+                _write(
+                    os.path.join(tree.roots[ctrl], name),
+                    str(min(unit * max(1, weight), 10_000 if unit == 100 else 262_144)),
+                )
+            return tree, ""
     except OSError as exc:
         who = "" if os.geteuid() == 0 else "not root and no delegated cgroup; "
         return None, f"{who}cannot create a cgroup: {exc.strerror or exc} ({exc.filename or ''})"
@@ -322,6 +332,64 @@ def _rmdir_retry(path: str, timeout_s: float = 2.0) -> None:
             if time.monotonic() > deadline:
                 return
             time.sleep(0.02)
+
+
+def _usage_usec(text: str) -> int:
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "usage_usec":
+            return int(value)
+    return 0
+
+
+def _oom_kill_count(text: str) -> int:
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill":
+            return int(value)
+    return 0
+
+
+class Counters:
+    """Keeper side: the slot's counters through descriptors opened before the pivot (no /sys after it)."""
+
+    def __init__(self, paths: dict[str, str], version: int) -> None:
+        self.version = version
+        self.fds: dict[str, int] = {}
+        for key, path in paths.items():
+            with contextlib.suppress(OSError):
+                self.fds[key] = os.open(path, (os.O_RDWR if key != "oom" else os.O_RDONLY) | os.O_CLOEXEC)
+        self._cpu_base = 0
+        self._oom_base = 0
+
+    def _get(self, key: str) -> str:
+        return os.pread(self.fds[key], 4096, 0).decode() if key in self.fds else ""
+
+    def _cpu_ns(self) -> int:
+        text = self._get("cpu")
+        if not text:
+            return 0
+        return int(text) if self.version == 1 else _usage_usec(text) * 1000
+
+    def reset(self) -> None:
+        """Before each execution (the slot holds only the keeper now)."""
+        for key in ("peak", "failcnt", "cpu") if self.version == 1 else ("peak",):
+            if key in self.fds:
+                with contextlib.suppress(OSError):
+                    os.pwrite(self.fds[key], b"0" if self.version == 1 else b"reset", 0)
+        with contextlib.suppress(OSError, ValueError):
+            self._cpu_base = 0 if self.version == 1 else self._cpu_ns()
+            self._oom_base = _oom_kill_count(self._get("oom"))
+
+    def read(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        with contextlib.suppress(OSError, ValueError):
+            out["cpu_s"] = max(0, self._cpu_ns() - self._cpu_base) / 1e9
+        with contextlib.suppress(OSError, ValueError):
+            out["peak_bytes"] = int(self._get("peak") or 0)
+        with contextlib.suppress(OSError, ValueError):
+            out["oom_kills"] = max(0, _oom_kill_count(self._get("oom")) - self._oom_base)
+        return out
 
 
 def write_limits(fds: dict[str, int], *, memory_bytes: int, pids: int, cpus: float, version: int) -> int:

@@ -1,17 +1,23 @@
-"""What runs inside a forked child: lock it down, then run the snippet like `python -c` would.
+"""What runs inside the sandbox's processes: the slot keeper, and the runner that executes a snippet.
 
-Every execution is two processes. The fork server forks the *supervisor* (pid 1 of a new pid
-namespace; it stays root, the snippet cannot signal, trace or write to it), which sets up the
-request-independent layers (cgroup, namespaces, minimal root) and forks the *runner* (pid 2), which
-waits for the request, applies the per-request limits, drops to the slot's uid, installs seccomp and
-the audit guard and runs the snippet. When the runner ends, the supervisor takes its wait status from
-the kernel, kills whatever the snippet left behind and writes the one report the fork server trusts
-to a pipe only the supervisor holds. The runner's only channel to it is a one-byte hint ("the
-snippet died of MemoryError / CPUTimeLimitExceeded"), which can only relabel a failure, never make one.
+Every pool slot has a *keeper*, forked once by the fork server: pid 1 of its own pid namespace, inside
+the slot's cgroup, pivoted into the minimal root. It stays root and the snippet can neither signal,
+trace nor write to it. For each execution the keeper enters fresh mount, IPC and network namespaces
+(new tmpfs /tmp and /dev/shm, a new devpts), resets the slot's cgroup counters and forks the *runner*
+(pid 2, 3, ...), which waits for the request, applies the per-request limits, drops to the slot's uid,
+installs seccomp and the audit guard and runs the snippet. When the runner ends, the keeper takes its
+wait status from the kernel, kills whatever the snippet left behind, reads the cgroup's counters and
+reports to the fork server over a socket only the keeper holds. The runner's one channel to it is a
+one-byte hint ("died of MemoryError / CPUTimeLimitExceeded") that can only relabel a failure.
+
+Keeping the keeper between executions is what makes the layers cheap: entering a cgroup (an RCU grace
+period for the whole machine in v1), creating a pid namespace and pivoting happen once per slot.
+Without a pid namespace (no way to kill everything the snippet started) a keeper serves one
+execution and exits, and the fork server's process-group/uid sweep cleans up.
 
 Order in the runner matters: everything that needs root (rlimits, cgroup limits) happens first, then
 the uid drop (which also clears every capability), then seccomp and the audit guard, then the snippet.
-No child returns into the fork server's loop: every path ends in os._exit.
+No process returns into the fork server's loop: every path ends in os._exit.
 
 A one-shot runner gets fds [code, stdout, stderr(, stdin)] with its request; a session runner gets
 [control] and then [code, stdout, stderr(, stdin)] per turn over the control socket, keeping its
@@ -47,13 +53,15 @@ from r1ci.sandbox.rlimits import apply_rlimits, current_address_space
 FILENAME = "<code>"
 SETUP_FAILED = 70  # like EX_SOFTWARE: the sandbox, not the snippet, failed
 _HIGH_FD = 100
-REQUEST_FD, STATUS_FD, HINT_FD = 3, 4, 5
+CMD_FD = REQUEST_FD = 3  # the keeper's socket to the server; in the runner, the request socket
+HINT_FD = 4
+_LIMIT_FDS, _COUNTER_FDS = 50, 80  # where the keeper keeps the cgroup files it opened
 HINT_MEMORY, HINT_CPU = b"M", b"C"
 
 
 @dataclass
 class ChildPlan:
-    """What the fork server decided for one child before forking it (plain data: it crosses fork())."""
+    """What the fork server decided for one slot before forking its keeper (plain data: crosses fork())."""
 
     layers: isolation.Layers
     uid: int | None
@@ -63,42 +71,114 @@ class ChildPlan:
     cgroup_version: int = 0
     cgroup_join: list[str] = field(default_factory=list)
     cgroup_limits: dict[str, str] = field(default_factory=dict)
+    cgroup_counters: dict[str, str] = field(default_factory=dict)
 
 
-def spare_main(spare_fd: int, status_fd: int, plan: ChildPlan, release_server: Callable[[], None]) -> NoReturn:
-    """Entry point of every forked child (the supervisor). Never returns.
-
-    The child is forked *before* a request exists (a "spare"): it does the request-independent set-up
-    as root and forks the runner, which blocks on `spare_fd` until the executor sends a request. Forking
-    and mounting are thus off the latency path of an execution.
-    """
+def keeper_main(cmd_fd: int, plan: ChildPlan, release_server: Callable[[], None]) -> NoReturn:
+    """Entry point of a slot's keeper. Serves "arm" commands until the server closes its socket."""
     code = SETUP_FAILED
     try:
-        limit_fds = _prepare_supervisor(spare_fd, status_fd, plan, release_server)
-        hint_r, hint_w = os.pipe()
-        runner = os.fork()
-        if runner == 0:
-            os.close(hint_r)
-            os.close(STATUS_FD)
-            if hint_w != HINT_FD:
-                os.dup2(hint_w, HINT_FD)
-                os.close(hint_w)
-            code = _runner_main(plan, limit_fds)
-        else:
-            os.close(hint_w)
-            os.close(REQUEST_FD)
-            for fd in limit_fds.values():
-                os.close(fd)
-            code = _supervise(runner, hint_r, pid_one=plan.layers.pid_namespace)
+        counters, limit_fds = _prepare_keeper(cmd_fd, plan, release_server)
+        cmd = socket.socket(fileno=CMD_FD)
+        while True:
+            got = wire.recv(cmd)
+            if got is None:
+                code = 0
+                break
+            msg, fds = got
+            report = _run_one(msg, fds, plan, counters, limit_fds)
+            wire.send(cmd, report)
+            if not plan.layers.pid_namespace:
+                code = 0  # nothing could kill what the snippet left: let the server sweep this slot
+                break
     except BaseException as exc:  # the sandbox's own failure: say so where the executor will look
         _report_setup_failure(f"r1ci sandbox: child setup failed: {type(exc).__name__}: {exc}")
     finally:
         os._exit(code)
 
 
-def _supervise(runner: int, hint_fd: int, *, pid_one: bool) -> int:
-    """Wait for the runner, clean up after it, report its fate from the kernel's wait status."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def _prepare_keeper(cmd_fd: int, plan: ChildPlan, release: Callable[[], None]) -> tuple[Any, dict[str, int]]:
+    """Once per slot, as root: cgroup, session, descriptors, mount namespace and minimal root."""
+    _reset_signals()
+    release()
+    for path in plan.cgroup_join:  # first: everything from here on is charged to the slot
+        with open(path, "w") as f:
+            f.write("0")
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
+        f.write("-1000")  # the OOM killer picks the snippet's processes, never the keeper
+    os.setsid()
+    atexit._clear()  # the fork server's exit handlers are not the snippet's
+    with contextlib.suppress(OSError):
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # a keeper dies with its server
+    os.dup2(cmd_fd, CMD_FD)
+    # stderr stays the server's until a request arrives: set-up failures then reach the caller's terminal.
+    _install_stdio(None, 2, None)
+    linux.close_fds_from(CMD_FD + 1)
+    counters = None
+    limit_fds: dict[str, int] = {}
+    if plan.cgroup_version:
+        from r1ci.sandbox.cgroups import Counters
+
+        counters = Counters(plan.cgroup_counters, plan.cgroup_version)
+        counters.fds = {key: _move_high(fd, _COUNTER_FDS) for key, fd in counters.fds.items()}
+        for key, path in plan.cgroup_limits.items():  # opened now: /sys is not in the minimal root
+            with contextlib.suppress(OSError):
+                limit_fds[key] = _move_high(os.open(path, os.O_RDWR | os.O_CLOEXEC), _LIMIT_FDS)
+    if plan.layers.mount_namespace:
+        isolation.setup_keeper_mounts(new_proc=plan.layers.pid_namespace, root=plan.root)
+    sys.dont_write_bytecode = True
+    sys.argv = ["-c"]
+    sys.path.insert(0, "")
+    return counters, limit_fds
+
+
+def _move_high(fd: int, low: int) -> int:
+    """Renumber `fd` to >= low, clear of the fixed low descriptors the runner sets up."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, low)
+    os.close(fd)
+    return new
+
+
+def _run_one(msg: dict[str, Any], fds: list[int], plan: ChildPlan, counters: Any, limit_fds: dict[str, int]) -> dict[str, Any]:
+    """One execution: fresh namespaces, fork the runner, wait for it, clean up -> the report."""
+    layers = plan.layers
+    if layers.mount_namespace:
+        flags = (linux.CLONE_NEWIPC if layers.ipc_namespace else 0) | (
+            linux.CLONE_NEWNET if layers.network_namespace else 0
+        )
+        workdir = isolation.fresh_execution_mounts(
+            plan.uid or 0, plan.disk_mb, private_pts=plan.root is not None, unshare_flags=flags
+        )
+        if flags & linux.CLONE_NEWIPC and layers.pid_namespace:
+            isolation.limit_ipc("/proc", plan.disk_mb)
+    else:
+        workdir = str(msg["workdir"])
+    plan.workdir = workdir
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(isolation.child_environment(workdir))
+    if counters is not None:
+        counters.reset()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    hint_r, hint_w = os.pipe()
+    runner = os.fork()
+    if runner == 0:
+        code = SETUP_FAILED
+        try:
+            os.close(hint_r)
+            os.dup2(fds[0], REQUEST_FD)  # replaces the keeper's socket: the runner never holds it
+            os.dup2(hint_w, HINT_FD)
+            os.closerange(HINT_FD + 1, _LIMIT_FDS)
+            for fd in counters.fds.values() if counters is not None else ():
+                os.close(fd)
+            code = _runner_main(plan, limit_fds)
+        except BaseException as exc:
+            _report_setup_failure(f"r1ci sandbox: child setup failed: {type(exc).__name__}: {exc}")
+        finally:
+            os._exit(code)
+    os.close(hint_w)
+    for fd in fds:
+        os.close(fd)
     status = None
     while status is None:
         try:
@@ -109,30 +189,32 @@ def _supervise(runner: int, hint_fd: int, *, pid_one: bool) -> int:
             continue
         if pid == runner:
             status = wstatus
-    if pid_one:
+    if layers.pid_namespace:
         _kill_leftovers()
-    os.set_blocking(hint_fd, False)
+    os.set_blocking(hint_r, False)
     try:
-        hint = os.read(hint_fd, 1)
+        hint = os.read(hint_r, 1)
     except OSError:
         hint = b""
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    report = {
+    os.close(hint_r)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    report: dict[str, Any] = {
+        "op": "done",
         "wait_status": status,
         "hint": hint.decode("ascii", "replace"),
-        "cpu_s": _cpu_seconds(kids),
-        "max_rss_kb": kids.ru_maxrss,
+        "cpu_s": _cpu_seconds(after) - _cpu_seconds(before),
+        "max_rss_kb": after.ru_maxrss,
     }
-    with contextlib.suppress(OSError):
-        os.write(STATUS_FD, json.dumps(report).encode())
-    return 0
+    if counters is not None:
+        report.update(counters.read())
+    return report
 
 
 def _report_setup_failure(text: str) -> None:
     with contextlib.suppress(OSError):
         os.write(2, (text + "\n").encode())
-    with contextlib.suppress(OSError, ValueError):  # a session's stderr is not wired yet: use its socket
-        ctrl = socket.socket(fileno=REQUEST_FD)
+    with contextlib.suppress(OSError, ValueError):  # to the server (keeper) or a session's executor (runner)
+        ctrl = socket.socket(fileno=CMD_FD)
         try:
             if ctrl.type == socket.SOCK_SEQPACKET:
                 ctrl.send(json.dumps({"setup_error": text}).encode())
@@ -140,57 +222,15 @@ def _report_setup_failure(text: str) -> None:
             ctrl.detach()
 
 
-def _prepare_supervisor(
-    spare_fd: int, status_fd: int, plan: ChildPlan, release: Callable[[], None]
-) -> dict[str, int]:
-    """Request-independent set-up, as root -> descriptors of the cgroup limit files (for the runner)."""
-    _reset_signals()
-    release()
-    for path in plan.cgroup_join:  # first: everything from here on is charged to the execution
-        with open(path, "w") as f:
-            f.write("0")
-    os.setsid()
-    atexit._clear()  # the fork server's exit handlers are not the snippet's
+def _runner_main(plan: ChildPlan, limit_fds: dict[str, int]) -> int:
+    """The runner: wait for the request, then run it. -> the exit code (as `python -c` would give it)."""
     with contextlib.suppress(OSError):
-        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # a spare dies with its server
-    os.dup2(spare_fd, REQUEST_FD)
-    os.dup2(status_fd, STATUS_FD)
-    # stderr stays the server's until a request arrives: set-up failures then reach the caller's terminal.
-    _install_stdio(None, 2, None)
-    linux.close_fds_from(STATUS_FD + 1)
-    limit_fds = {}
-    for key, path in plan.cgroup_limits.items():  # opened now: /sys is not in the minimal root
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-            limit_fds[key] = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD // 2)  # clear of fds 3-5
-            os.close(fd)
-    layers = plan.layers
-    workdir = plan.workdir
-    if layers.mount_namespace:
-        flags = (linux.CLONE_NEWIPC if layers.ipc_namespace else 0) | (
-            linux.CLONE_NEWNET if layers.network_namespace else 0
-        )
-        workdir = isolation.setup_child_mounts(
-            plan.uid or 0, plan.disk_mb, new_proc=layers.pid_namespace, root=plan.root, unshare_flags=flags
-        )
-    assert workdir is not None
-    plan.workdir = workdir
-    os.chdir(workdir)
-    os.environ.clear()
-    os.environ.update(isolation.child_environment(workdir))
-    sys.dont_write_bytecode = True
-    sys.argv = ["-c"]
-    sys.path.insert(0, "")
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with its keeper
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
+        f.write("0")
     # Dry run of the request path: the pages it touches get copied now, not while a caller waits.
     run_snippet("pass", {"__builtins__": builtins})
     json.loads('{"warm": [1, 2.0, "x", true, null]}')
-    return limit_fds
-
-
-def _runner_main(plan: ChildPlan, limit_fds: dict[str, int]) -> int:
-    """pid 2: wait for the request, then run it. -> the exit code (as `python -c` would give it)."""
-    with contextlib.suppress(OSError):
-        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with its supervisor
     layers = plan.layers
     assert plan.workdir is not None
     base_address_space = current_address_space()
@@ -224,10 +264,7 @@ def _serve_request(
         code_text = wire.read_fd(high[0]).decode("utf-8", errors="surrogateescape")
         _install_stdio(high[1], high[2], high[3] if len(high) > 3 else None)
         os.close(REQUEST_FD)
-    # Nothing but stdio (and a session's control socket) and the hint pipe stays open for the snippet.
-    os.dup2(HINT_FD, STATUS_FD)
-    os.close(HINT_FD)
-    hint_fd = STATUS_FD
+    hint_fd = HINT_FD
 
     limits = msg["limits"]
     if limit_fds:
@@ -240,7 +277,9 @@ def _serve_request(
             cpus=float(limits.get("cpus", 1.0)),
             version=plan.cgroup_version,
         )
-    linux.close_fds_from(STATUS_FD + 1)  # also the cgroup files: the snippet never holds them
+    # Nothing but stdio (and a session's control socket) and the hint pipe stays open for the snippet,
+    # the cgroup files included.
+    linux.close_fds_from(HINT_FD + 1)
     if layers.mount_namespace and int(limits["disk_mb"]) != plan.disk_mb:
         isolation.resize_workdir(plan.workdir or "/tmp", int(limits["disk_mb"]))
     # RLIMIT_CPU is cumulative per process: a session re-arms its soft limit at each turn instead.

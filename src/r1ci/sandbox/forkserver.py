@@ -92,37 +92,46 @@ def clamp_seconds(value: Any, default: float, maximum: float = MAX_TIMEOUT_S) ->
 
 
 @dataclass
-class _Proc:
-    """A forked child: a spare until the executor assigns it, then a running execution or session."""
+class _Exec:
+    """One execution (or session): a spare until the executor assigns it. `eid` is its id on the wire."""
 
-    pid: int
+    eid: int
     slot: int
-    uid: int | None
     workdir: str | None
-    serial: int
-    status_fd: int
-    cgroup: Any = None  # cgroups.Slot
     assigned: bool = False
     killed_for: str | None = None
-    reported: bool = False
     cpu_budget_s: float | None = None
     cpus: float = 1.0
     cpu_check_at: float = 0.0
+
+
+@dataclass
+class _Keeper:
+    """The long-lived process of one slot (see `child`); it runs one execution at a time."""
+
+    pid: int
+    slot: int
+    sock: socket.socket
+    plan: child.ChildPlan
+    cgroup: Any = None  # cgroups.Slot
+    eid: int | None = None  # the execution it serves now
 
 
 class ForkServer:
     def __init__(self, sock: socket.socket, config: dict[str, Any]) -> None:
         self.sock = sock
         self.config = config
-        self.procs: dict[int, _Proc] = {}  # every unreaped child we forked, by pid
-        self.deadlines: list[tuple[float, int, int]] = []  # (monotonic deadline, serial, pid)
+        self.keepers: dict[int, _Keeper] = {}  # by pid: every unreaped keeper we forked
+        self.by_slot: dict[int, _Keeper] = {}
+        self.execs: dict[int, _Exec] = {}  # by eid: spares, running executions and sessions
+        self.deadlines: list[tuple[float, int]] = []  # (monotonic deadline, eid)
         self.free_slots = list(range(int(config["slots"])))[::-1]
         self.uid_base = int(config["uid_base"])
         self.prefork = max(1, int(config.get("prefork", 2)))
         self.disk_mb = int(config.get("disk_mb", 64))
         self.workroot: str | None = None
         self.setup = isolation.ServerSetup(isolation.Layers())
-        self._serials = itertools.count()
+        self._eids = itertools.count(1)
         self._last_orphan_scan = 0.0
         self._retry_spare_at = 0.0
         self._release: Any = None
@@ -152,7 +161,10 @@ class ForkServer:
         from r1ci.sandbox import cgroups, seccomp  # noqa: F401
 
         self.setup = isolation.setup_server(
-            set(self.config["disabled_layers"]), self.uid_base, hide=tuple(self.config.get("hide", ()))
+            set(self.config["disabled_layers"]),
+            self.uid_base,
+            hide=tuple(self.config.get("hide", ())),
+            workers=int(self.config.get("workers", 1)),
         )
         if not self.layers.mount_namespace:
             self.workroot = tempfile.mkdtemp(prefix=f"r1ci-sandbox-{os.getpid()}-")
@@ -188,6 +200,8 @@ class ForkServer:
 
         def release_in_child() -> None:
             self.sock.detach()  # the child must never close or use the server's socket
+            for keeper in self.keepers.values():
+                keeper.sock.detach()  # nor another slot's keeper socket
             sel.close()
 
         self._release = release_in_child
@@ -201,9 +215,9 @@ class ForkServer:
                         if not self._handle_requests():
                             return
                     else:
-                        proc = self.procs.get(key.data)
-                        if proc is not None:
-                            self._on_status(proc)
+                        keeper = self.keepers.get(key.data)
+                        if keeper is not None:
+                            self._on_keeper(keeper)
                 self._reap()
                 self._expire()
                 self._check_cpu()
@@ -215,7 +229,7 @@ class ForkServer:
             self._shutdown()
 
     def _spares(self) -> int:
-        return sum(1 for p in self.procs.values() if not p.assigned)
+        return sum(1 for e in self.execs.values() if not e.assigned)
 
     def _next_timeout(self) -> float:
         now = time.monotonic()
@@ -224,7 +238,7 @@ class ForkServer:
             waits.append(self._retry_spare_at - now)
         if self.deadlines:
             waits.append(self.deadlines[0][0] - now)
-        waits += [p.cpu_check_at - now for p in self.procs.values() if p.cpu_budget_s is not None]
+        waits += [e.cpu_check_at - now for e in self.execs.values() if e.cpu_budget_s is not None]
         if not self.layers.pid_namespace:
             waits.append(1.0)  # periodic orphan scan
         return max(0.0, min(waits))
@@ -253,19 +267,24 @@ class ForkServer:
 
     def _request(self, msg: dict[str, Any]) -> bool:
         op = msg.get("op")
+        execution = self.execs.get(int(msg.get("pid", -1)))
         if op == "assigned":
-            self._assigned(int(msg["pid"]), msg)
+            if execution is not None:
+                self._assigned(execution, msg)
         elif op == "kill":
-            proc = self.procs.get(int(msg["pid"]))
-            if proc is not None:
-                self._kill(proc, str(msg.get("reason", "killed")))
+            if execution is not None:
+                self._kill(execution, str(msg.get("reason", "killed")))
         elif op == "freeze":
-            proc = self.procs.get(int(msg["pid"]))
-            if proc is not None and proc.cgroup is not None and proc.killed_for is None:
-                proc.cgroup.freeze(bool(msg.get("frozen", True)))
+            keeper = self._keeper_of(execution)
+            if keeper is not None and keeper.cgroup is not None and execution and not execution.killed_for:
+                keeper.cgroup.freeze(bool(msg.get("frozen", True)))
         elif op == "shutdown":
             return False
         return True
+
+    def _keeper_of(self, execution: _Exec | None) -> _Keeper | None:
+        keeper = self.by_slot.get(execution.slot) if execution is not None else None
+        return keeper if keeper is not None and execution is not None and keeper.eid == execution.eid else None
 
     # ----------------------------------------------------------------------------------------- spares
 
@@ -283,197 +302,220 @@ class ForkServer:
 
     def _plan(self, slot: int) -> tuple[child.ChildPlan, Any]:
         uid = self.uid_base + slot if self.layers.unprivileged_uid else None
-        workdir = None
-        if self.workroot is not None:
-            workdir = isolation.make_workdir(self.workroot, f"slot{slot}-{time.monotonic_ns()}", uid)
-        plan = child.ChildPlan(self.layers, uid, workdir, self.disk_mb, root=self.setup.root)
+        plan = child.ChildPlan(self.layers, uid, None, self.disk_mb, root=self.setup.root)
         cgroup = None
         if self.setup.cgroups is not None:
             cgroup = self.setup.cgroups.slot(slot)
             plan.cgroup_version = cgroup.version
             plan.cgroup_join = cgroup.join_paths()
             plan.cgroup_limits = cgroup.limit_paths()
+            plan.cgroup_counters = cgroup.counter_paths()
         return plan, cgroup
 
-    def _make_spare(self) -> None:
-        """Fork a child that sets itself up, and offer its request socket to the executor."""
-        slot = self.free_slots.pop()
+    def _spawn_keeper(self, slot: int) -> _Keeper:
+        plan, cgroup = self._plan(slot)
         ours, theirs = wire.socketpair()
-        status_r, status_w = os.pipe2(os.O_CLOEXEC)
-        plan = None
         try:
-            plan, cgroup = self._plan(slot)
             if self.setup.pidns_fd is not None:
                 isolation.prepare_pid_namespace(self.setup.pidns_fd)
             pid = os.fork()
         except OSError:
-            for end in (ours, theirs):
-                end.close()
-            os.close(status_r)
-            os.close(status_w)
-            self.free_slots.append(slot)
-            if plan is not None and plan.workdir:
-                isolation.remove_tree(plan.workdir)
+            ours.close()
+            theirs.close()
             raise
+        finally:
+            if self.setup.pidns_fd is not None:
+                with contextlib.suppress(OSError):
+                    isolation.restore_pid_namespace(self.setup.pidns_fd)
         if pid == 0:
             ours.detach()
-            child.spare_main(theirs.fileno(), status_w, plan, release_server=self._release)
-        if self.setup.pidns_fd is not None:
-            isolation.restore_pid_namespace(self.setup.pidns_fd)
+            child.keeper_main(theirs.fileno(), plan, release_server=self._release)
         theirs.close()
-        os.close(status_w)
-        os.set_blocking(status_r, False)
-        self.procs[pid] = _Proc(pid, slot, plan.uid, plan.workdir, next(self._serials), status_r, cgroup)
+        keeper = _Keeper(pid, slot, ours, plan, cgroup)
+        self.keepers[pid] = keeper
+        self.by_slot[slot] = keeper
         assert self._sel is not None
-        self._sel.register(status_r, selectors.EVENT_READ, pid)
+        self._sel.register(ours, selectors.EVENT_READ, pid)
+        return keeper
+
+    def _make_spare(self) -> None:
+        """Arm a slot's keeper (forking it first if the slot has none) and offer the runner's socket."""
+        slot = self.free_slots.pop()
+        workdir = None
+        ours, theirs = wire.socketpair()
         try:
-            wire.send(self.sock, {"op": "spare", "pid": pid, "workdir": plan.workdir}, [ours.fileno()])
+            keeper = self.by_slot.get(slot) or self._spawn_keeper(slot)
+            if self.workroot is not None:
+                uid = self.uid_base + slot if self.layers.unprivileged_uid else None
+                workdir = isolation.make_workdir(self.workroot, f"slot{slot}-{time.monotonic_ns()}", uid)
+            eid = next(self._eids)
+            wire.send(keeper.sock, {"op": "arm", "eid": eid, "workdir": workdir}, [theirs.fileno()])
+        except OSError:
+            ours.close()
+            self.free_slots.append(slot)
+            if workdir:
+                isolation.remove_tree(workdir)
+            raise
+        finally:
+            theirs.close()
+        keeper.eid = eid
+        if keeper.cgroup is not None:
+            keeper.cgroup.mark()
+        self.execs[eid] = _Exec(eid, slot, workdir)
+        try:
+            wire.send(
+                self.sock, {"op": "spare", "pid": eid, "keeper": keeper.pid, "workdir": workdir}, [ours.fileno()]
+            )
         finally:
             ours.close()
 
-    def _assigned(self, pid: int, msg: dict[str, Any]) -> None:
-        proc = self.procs.get(pid)
-        if proc is None or proc.assigned:
-            return  # it died already; its exit report is on its way
-        proc.assigned = True
+    def _assigned(self, execution: _Exec, msg: dict[str, Any]) -> None:
+        if execution.assigned:
+            return
+        execution.assigned = True
         now = time.monotonic()
         if msg.get("timeout_s") is not None:
             timeout = clamp_seconds(msg["timeout_s"], MAX_TIMEOUT_S)
-            heapq.heappush(self.deadlines, (now + timeout, proc.serial, pid))
-        if msg.get("cpu_s") is not None and proc.cgroup is not None:
-            proc.cpu_budget_s = clamp_seconds(msg["cpu_s"], MAX_TIMEOUT_S)
-            proc.cpus = max(0.01, clamp_seconds(msg.get("cpus", 1.0), 1.0, maximum=1024))
-            proc.cpu_check_at = now + proc.cpu_budget_s / proc.cpus
+            heapq.heappush(self.deadlines, (now + timeout, execution.eid))
+        keeper = self._keeper_of(execution)
+        if msg.get("cpu_s") is not None and keeper is not None and keeper.cgroup is not None:
+            execution.cpu_budget_s = clamp_seconds(msg["cpu_s"], MAX_TIMEOUT_S)
+            execution.cpus = max(0.01, clamp_seconds(msg.get("cpus", 1.0), 1.0, maximum=1024))
+            execution.cpu_check_at = now + execution.cpu_budget_s / execution.cpus
 
     # ------------------------------------------------------------------------------------ kill / reap
 
-    def _kill(self, proc: _Proc, reason: str) -> None:
-        if proc.killed_for is None:
-            proc.killed_for = reason
-        # pid 1 of a pid namespace: killing it makes the kernel kill the whole namespace.
+    def _kill(self, execution: _Exec, reason: str) -> None:
+        if execution.killed_for is None:
+            execution.killed_for = reason
+        keeper = self._keeper_of(execution)
+        if keeper is None:
+            return  # it ended already; its report is on its way
+        # pid 1 of a pid namespace: killing it makes the kernel kill the whole namespace. The slot
+        # gets a new keeper when it is next needed.
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(proc.pid, signal.SIGKILL)
+            os.kill(keeper.pid, signal.SIGKILL)
         if not self.layers.pid_namespace:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        if proc.cgroup is not None:
-            proc.cgroup.kill_all()  # also thaws a frozen session, which a v1 SIGKILL alone would not end
+                os.killpg(keeper.pid, signal.SIGKILL)
+        if keeper.cgroup is not None:
+            keeper.cgroup.kill_all()  # also thaws a frozen session, which a v1 SIGKILL alone would not end
 
     def _expire(self) -> None:
         now = time.monotonic()
         while self.deadlines and self.deadlines[0][0] <= now:
-            _, serial, pid = heapq.heappop(self.deadlines)
-            proc = self.procs.get(pid)
-            if proc is not None and proc.serial == serial:
-                self._kill(proc, "timeout")
+            _, eid = heapq.heappop(self.deadlines)
+            execution = self.execs.get(eid)
+            if execution is not None:
+                self._kill(execution, "timeout")
 
     def _check_cpu(self) -> None:
         """CPU time of the whole execution (every process it forked), from its cgroup."""
         now = time.monotonic()
-        for proc in list(self.procs.values()):
-            if proc.cpu_budget_s is None or now < proc.cpu_check_at or proc.killed_for is not None:
+        for execution in list(self.execs.values()):
+            if execution.cpu_budget_s is None or now < execution.cpu_check_at or execution.killed_for:
                 continue
-            left = proc.cpu_budget_s - proc.cgroup.cpu_s()
+            keeper = self._keeper_of(execution)
+            if keeper is None:
+                execution.cpu_budget_s = None
+                continue
+            left = execution.cpu_budget_s - keeper.cgroup.cpu_s()
             if left <= 0:
-                self._kill(proc, "cpu")
-                proc.cpu_budget_s = None
+                self._kill(execution, "cpu")
+                execution.cpu_budget_s = None
             else:  # it cannot burn more than `cpus` CPU-seconds per second: look again when it could be done
-                proc.cpu_check_at = now + max(_CPU_CHECK_MIN_S, left / proc.cpus)
+                execution.cpu_check_at = now + max(_CPU_CHECK_MIN_S, left / execution.cpus)
 
-    def _read_status(self, proc: _Proc) -> bytes:
-        if proc.status_fd < 0:
-            return b""
-        try:
-            return os.read(proc.status_fd, 4096)
-        except OSError:
-            return b""
-
-    def _on_status(self, proc: _Proc) -> None:
-        """The supervisor reported (or its pipe hit EOF): answer now, before its namespace is torn down.
-        Without a mount namespace the slot's working directory must be gone first: wait for the reap."""
-        if proc.reported or self.workroot is not None:
-            if self.workroot is not None and proc.status_fd >= 0:
+    def _on_keeper(self, keeper: _Keeper) -> None:
+        """A keeper's report (parsed defensively), or EOF: it is exiting, the reap handles it."""
+        while True:
+            try:
+                got = wire.recv(keeper.sock, wait=False)
+            except BlockingIOError:
+                return
+            except (OSError, ValueError):
+                got = None
+            if got is None:
                 assert self._sel is not None
                 with contextlib.suppress(KeyError, ValueError):
-                    self._sel.unregister(proc.status_fd)
-            return
-        data = self._read_status(proc)
-        if data:
-            self._report(proc, None, data=data)
-        else:
-            self._close_status(proc)  # EOF without a report: the reap tells the rest
+                    self._sel.unregister(keeper.sock)
+                return
+            msg, fds = got
+            for fd in fds:
+                os.close(fd)
+            execution = self.execs.get(keeper.eid) if keeper.eid is not None else None
+            if execution is None:
+                continue
+            if "setup_error" in msg:
+                print(str(msg["setup_error"])[:2000], file=sys.stderr)
+                continue  # the keeper exits next; the reap reports the failure
+            report = _parse_status(msg)
+            # Without a pid namespace the keeper exits after one execution: the reap frees the slot.
+            keeper.eid = None if self.layers.pid_namespace else -1
+            self._finish(execution, report, None, free_slot=self.layers.pid_namespace)
 
-    def _report(self, proc: _Proc, wait_status: int | None, usage: Any = None, data: bytes = b"") -> None:
-        """Tell the executor how the execution ended: the supervisor's report if it wrote one (read from
-        the pipe only it holds), else the wait status of the supervisor itself (killed, crashed)."""
-        if proc.reported:
-            return
-        proc.reported = True
-        report = _parse_status(data)
+    def _finish(
+        self, execution: _Exec, report: dict[str, Any] | None, wait_status: int | None, *, free_slot: bool
+    ) -> None:
+        """Tell the executor how the execution ended (the keeper's report, else how the keeper died)."""
+        self.execs.pop(execution.eid, None)
+        keeper = self.by_slot.get(execution.slot)
+        msg: dict[str, Any] = {"op": "exit", "pid": execution.eid, "killed_for": execution.killed_for}
         if report is not None:
             status = report["wait_status"]
-            exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
+            msg.update(report, exit_code=os.waitstatus_to_exitcode(status) if status is not None else None)
+            msg.pop("wait_status")
         else:
             exit_code = os.waitstatus_to_exitcode(wait_status) if wait_status is not None else None
-            if proc.assigned and exit_code == 0 and proc.killed_for is None:
-                exit_code = None  # the supervisor exited without a report: never call that a success
-        msg: dict[str, Any] = {
-            "op": "exit",
-            "pid": proc.pid,
-            "exit_code": exit_code,
-            "killed_for": proc.killed_for,
-            "hint": (report or {}).get("hint", ""),
-            "cpu_s": (report or {}).get("cpu_s", 0.0),
-            "max_rss_kb": (report or {}).get("max_rss_kb", 0),
-        }
-        if usage is not None and report is None:
-            msg["cpu_s"], msg["max_rss_kb"] = usage.ru_utime + usage.ru_stime, usage.ru_maxrss
-        if proc.cgroup is not None:
-            counted = proc.cgroup.usage()
-            msg.update(cpu_s=counted.cpu_s, peak_bytes=counted.peak_bytes, oom_kills=counted.oom_kills)
+            if execution.assigned and exit_code == 0 and execution.killed_for is None:
+                exit_code = None  # the keeper exited without a report: never call that a success
+            msg["exit_code"] = exit_code
+            if keeper is not None and keeper.cgroup is not None:
+                counted = keeper.cgroup.usage()
+                msg.update(cpu_s=counted.cpu_s, peak_bytes=counted.peak_bytes, oom_kills=counted.oom_kills)
+        if execution.workdir is not None:
+            isolation.remove_tree(execution.workdir)
+        if free_slot:
+            self.free_slots.append(execution.slot)
         wire.send(self.sock, msg)
-
-    def _close_status(self, proc: _Proc) -> None:
-        if proc.status_fd < 0:
-            return
-        assert self._sel is not None
-        with contextlib.suppress(KeyError, ValueError):
-            self._sel.unregister(proc.status_fd)
-        os.close(proc.status_fd)
-        proc.status_fd = -1
 
     def _reap(self) -> None:
         while True:
             try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
+                pid, status, _usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            proc = self.procs.get(pid)
-            if proc is None:
+            keeper = self.keepers.pop(pid, None)
+            if keeper is None:
                 continue  # an orphan adopted by this subreaper, or a sweep helper
-            if not proc.assigned:  # a spare died during set-up: do not respawn it in a tight loop
-                self._retry_spare_at = time.monotonic() + _SPARE_RETRY_S
-            data = b"" if proc.reported else self._read_status(proc)
-            del self.procs[pid]
-            self._cleanup(proc)
-            self._report(proc, status, usage, data)
+            self._on_keeper(keeper)  # a report it sent just before exiting
+            if self.by_slot.get(keeper.slot) is keeper:
+                del self.by_slot[keeper.slot]
+            assert self._sel is not None
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(keeper.sock)
+            keeper.sock.close()
+            self._cleanup(keeper)
+            execution = self.execs.get(keeper.eid) if keeper.eid is not None and keeper.eid > 0 else None
+            if execution is not None:
+                if not execution.assigned:  # died during set-up: do not respawn it in a tight loop
+                    self._retry_spare_at = time.monotonic() + _SPARE_RETRY_S
+                self._finish(execution, None, status, free_slot=True)
+            elif keeper.eid == -1:
+                self.free_slots.append(keeper.slot)
 
-    def _cleanup(self, proc: _Proc) -> None:
-        """After a child is gone: make sure nothing it started survives, then free its slot."""
-        self._close_status(proc)
+    def _cleanup(self, keeper: _Keeper) -> None:
+        """After a keeper is gone: make sure nothing it started survives."""
         if not self.layers.pid_namespace:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            if proc.uid is not None:
-                isolation.sweep_uid(proc.uid)
+                os.killpg(keeper.pid, signal.SIGKILL)
+            if keeper.plan.uid is not None:
+                isolation.sweep_uid(keeper.plan.uid)
             self._scan_orphans(force=True)
-        if proc.cgroup is not None and proc.cgroup.procs():
-            proc.cgroup.kill_all()
-        if proc.workdir is not None:
-            isolation.remove_tree(proc.workdir)
-        self.free_slots.append(proc.slot)
+        if keeper.cgroup is not None and keeper.cgroup.procs():
+            keeper.cgroup.kill_all()
 
     def _scan_orphans(self, force: bool = False) -> None:
         """Without pid namespaces, escaped grandchildren get re-parented to us (subreaper): kill them."""
@@ -484,32 +526,37 @@ class ForkServer:
             return
         self._last_orphan_scan = now
         for pid in isolation.children_of(os.getpid()):
-            if pid not in self.procs:
+            if pid not in self.keepers:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
 
     def _shutdown(self) -> None:
-        for proc in list(self.procs.values()):
-            self._kill(proc, "server shutdown")
+        for keeper in list(self.keepers.values()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(keeper.pid, signal.SIGKILL)
+            if keeper.cgroup is not None:
+                keeper.cgroup.kill_all()
         deadline = time.monotonic() + 5
-        while self.procs and time.monotonic() < deadline:
+        while self.keepers and time.monotonic() < deadline:
             try:
                 pid, _ = os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-            proc = self.procs.pop(pid, None)
-            if proc is not None:
-                self._cleanup(proc)
+            keeper = self.keepers.pop(pid, None)
+            if keeper is not None:
+                self._cleanup(keeper)
+        for execution in self.execs.values():
+            if execution.workdir is not None:
+                isolation.remove_tree(execution.workdir)
         if self.workroot is not None:
             isolation.remove_tree(self.workroot)
         if self.setup.cgroups is not None:
             self.setup.cgroups.remove()
 
 
-def _parse_status(data: bytes) -> dict[str, Any] | None:
-    """The supervisor's report, checked field by field (None if absent or not what it writes)."""
+def _parse_status(report: dict[str, Any]) -> dict[str, Any] | None:
+    """A keeper's report, checked field by field (None if it is not what a keeper writes)."""
     try:
-        report = json.loads(data)
         status = report["wait_status"]
         if status is not None and not (isinstance(status, int) and 0 <= status < 1 << 16):
             return None
@@ -518,6 +565,8 @@ def _parse_status(data: bytes) -> dict[str, Any] | None:
             "hint": str(report.get("hint", ""))[:1],
             "cpu_s": float(report.get("cpu_s", 0.0)),
             "max_rss_kb": int(report.get("max_rss_kb", 0)),
+            "peak_bytes": int(report.get("peak_bytes", 0)),
+            "oom_kills": int(report.get("oom_kills", 0)),
         }
     except (ValueError, TypeError, KeyError, AttributeError):
         return None

@@ -107,7 +107,9 @@ class ServerSetup:
     root: str | None = None
 
 
-def setup_server(disabled: set[str], uid_base: int, hide: tuple[str, ...] = ()) -> ServerSetup:
+def setup_server(
+    disabled: set[str], uid_base: int, hide: tuple[str, ...] = (), workers: int = 1
+) -> ServerSetup:
     """Run once in the fork server before it serves."""
     from r1ci.sandbox import cgroups, seccomp
 
@@ -121,7 +123,7 @@ def setup_server(disabled: set[str], uid_base: int, hide: tuple[str, ...] = ()) 
         linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
 
     if "cgroup" not in disabled:  # before the mounts turn read-only
-        setup.cgroups, why = cgroups.probe()
+        setup.cgroups, why = cgroups.probe(weight=workers)
         layers.cgroup = setup.cgroups is not None
         if why:
             layers.missing["cgroup"] = why
@@ -385,27 +387,45 @@ def _remount_each_readonly() -> None:
 # ----------------------------------------------------------------------------------------------- child
 
 
-def setup_child_mounts(uid: int, disk_mb: int, *, new_proc: bool, root: str | None, unshare_flags: int) -> str:
-    """In the child, as root: private namespaces, fresh tmpfs workdir, pivot into `root`. -> the workdir."""
-    linux.unshare(linux.CLONE_NEWNS | unshare_flags)
+def setup_keeper_mounts(*, new_proc: bool, root: str | None) -> None:
+    """Once per slot keeper, as root: its own mount namespace, /proc of its pid namespace, the pivot."""
+    linux.unshare(linux.CLONE_NEWNS)
     base = root or ""
-    flags = linux.MS_NOSUID | linux.MS_NODEV
-    owner = f"uid={uid},gid={uid}"
-    linux.mount("tmpfs", base + "/tmp", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
-    linux.mount("tmpfs", base + "/dev/shm", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
     if new_proc:
         # A /proc for the new pid namespace: the snippet sees only its own processes.
-        linux.mount("proc", base + "/proc", "proc", flags | linux.MS_NOEXEC)
-    if unshare_flags & linux.CLONE_NEWIPC and new_proc:
-        limit_ipc(base + "/proc", disk_mb)
+        linux.mount("proc", base + "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
     if root is not None:
-        # A private devpts: ptys the snippet opens are its own, numbered from 0, gone with it.
-        linux.mount("devpts", root + "/dev/pts", "devpts", linux.MS_NOSUID | linux.MS_NOEXEC,
-                    "newinstance,ptmxmode=0666,mode=0620,max=16")
         os.chdir(root)
         linux.pivot_root(".", ".")  # the old root ends up stacked on "/": detach it
         linux.umount2(".", linux.MNT_DETACH)
         os.chdir("/")
+
+
+_PER_EXECUTION_MOUNTS = ("/tmp", "/dev/shm", "/dev/pts")
+
+
+def fresh_execution_mounts(uid: int, disk_mb: int, *, private_pts: bool, unshare_flags: int) -> str:
+    """Per execution, in the keeper: new mount (and IPC, network) namespaces holding a fresh tmpfs
+    /tmp (the working directory) and /dev/shm and a new devpts instance. -> the workdir.
+
+    The previous execution's mounts are detached in the new namespace; the old namespace, which held
+    them, goes away with the last process of that execution.
+    """
+    linux.unshare(linux.CLONE_NEWNS | unshare_flags)
+    for point in _PER_EXECUTION_MOUNTS:
+        with contextlib.suppress(OSError):  # EINVAL: nothing mounted there yet
+            linux.umount2(point, linux.MNT_DETACH)
+    flags = linux.MS_NOSUID | linux.MS_NODEV
+    owner = f"uid={uid},gid={uid}"
+    linux.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
+    linux.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
+    # A private devpts: ptys the snippet opens are its own, numbered from 0, gone with it.
+    linux.mount("devpts", "/dev/pts", "devpts", linux.MS_NOSUID | linux.MS_NOEXEC,
+                "newinstance,ptmxmode=0666,mode=0620,max=16")
+    if not private_pts:  # the host's /dev/ptmx is a device node of the host's instance: cover it
+        with contextlib.suppress(OSError):
+            linux.umount2("/dev/ptmx", linux.MNT_DETACH)
+        linux.mount("/dev/pts/ptmx", "/dev/ptmx", None, linux.MS_BIND)
     return "/tmp"
 
 

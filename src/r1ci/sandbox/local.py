@@ -112,6 +112,7 @@ class LocalExecutor(Executor):
             "prefork": prefork if prefork is not None else min(16, max(4, 2 * self.workers)),
             "disk_mb": self.limits.disk_mb,
             "slots": slots,
+            "workers": self.workers,
         }
         self._owner_pid = os.getpid()
         # Guards all reactor state. Callers take it too, so `submit` can hand a job to an idle spare
@@ -134,7 +135,8 @@ class LocalExecutor(Executor):
         self._sessions: dict[str, Session] = {}
         self._by_pid: dict[int, Job | Session] = {}  # child pid -> what it runs
         self._spares: deque[tuple[int, socket.socket]] = deque()  # children offered by the server
-        self._spare_dirs: dict[int, str | None] = {}  # spare pid -> its workdir (no mount namespace)
+        self._spare_dirs: dict[int, str | None] = {}  # spare id -> its workdir (no mount namespace)
+        self._spare_keepers: dict[int, int] = {}  # spare id -> pid of the slot keeper holding it
         self._busy = 0  # one-shots + session turns occupying a worker
         self._spare_deaths = 0  # spares that died unused, in a row
 
@@ -224,8 +226,9 @@ class LocalExecutor(Executor):
         return self._server_info.get("workroot")
 
     def spare_pids(self) -> list[int]:
-        """Children forked ahead of need and not yet used (diagnostics and leak checks)."""
-        return [pid for pid, _ in self._spares.copy()]  # copy(): atomic against the reactor thread
+        """Pids of the slot keepers holding a spare (a runner forked ahead of need; leak checks)."""
+        keepers = self._spare_keepers.copy()  # copy(): atomic against the reactor thread
+        return [keepers.get(eid, 0) for eid, _ in self._spares.copy()]
 
     @property
     def uid_range(self) -> range:
@@ -414,6 +417,7 @@ class LocalExecutor(Executor):
         assert self._sock is not None
         pid, spare = self._spares.popleft()
         self._spare_dirs.pop(pid, None)
+        self._spare_keepers.pop(pid, None)
         msg: dict[str, Any] = {"op": "assigned", "pid": pid}
         if limits is not None:
             msg.update(timeout_s=limits.timeout_s, cpu_s=limits.to_wire()["cpu_s"], cpus=limits.cpus)
@@ -425,6 +429,7 @@ class LocalExecutor(Executor):
         while self._spares:
             self._spares.popleft()[1].close()
         self._spare_dirs.clear()
+        self._spare_keepers.clear()
 
     def _open_pipes(self, job: Job, names: tuple[str, ...]) -> list[int]:
         """-> write ends for the child; read ends are registered on the selector."""
@@ -588,6 +593,7 @@ class LocalExecutor(Executor):
             try:
                 op = msg.get("op")
                 if op == "spare" and fds:
+                    self._spare_keepers[int(msg["pid"])] = int(msg.get("keeper", 0))
                     self._spares.append((int(msg["pid"]), socket.socket(fileno=fds[0])))
                     self._spare_dirs[int(msg["pid"])] = msg.get("workdir")
                     fds = fds[1:]
@@ -609,6 +615,7 @@ class LocalExecutor(Executor):
                 if spare_pid == pid:
                     del self._spares[i]
                     self._spare_dirs.pop(pid, None)
+                    self._spare_keepers.pop(pid, None)
                     sock.close()
                     break
             self._spare_deaths += 1
