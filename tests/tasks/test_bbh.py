@@ -120,9 +120,10 @@ def test_dyck_normalisation() -> None:
         assert task.score(q, good) == 1.0, good
     for bad in ("<<<] ] >>>", "<<<] > ] >>>", "<<<] ] ) >>>", "<<<] ] > > >>>", "<<<>>>"):
         assert task.score(q, bad) == 0.0, bad
-    # the first >>> closes the wrapper: without the space the final ">" is lost (documented in the prompt)
-    assert task.score(q, "<<<] ] >>>>") == 0.0
-    assert "space before the closing >>>" in q.prompt
+    # a final ">" flush against the wrapper is kept (the extractor takes the last ">>>" of a run of ">")
+    assert task.score(q, "<<<] ] >>>>") == 1.0
+    assert task.score(q, "<<<] ]>>>> then more text") == 1.0
+    assert "separated by spaces" in q.prompt
 
 
 def test_prompt_carries_format_and_answer_instruction() -> None:

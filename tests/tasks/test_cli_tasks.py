@@ -36,7 +36,7 @@ def totals(output: str) -> dict[str, tuple[int, int, int]]:
 def test_list_shows_all_144_tasks_with_totals() -> None:
     code, out = run("list")
     assert code == 0, out
-    assert "144 tasks shown; 144 registered: 107 train / 37 test" in out
+    assert "148 tasks shown; 144 registered: 107 train / 37 test (+ 4 extra tasks outside the split)" in out
     assert totals(out) == {
         "symbench": (27, 10, 37),
         "bbh": (20, 7, 27),
@@ -44,7 +44,9 @@ def test_list_shows_all_144_tasks_with_totals() -> None:
         "all": (107, 37, 144),
     }
     assert re.search(r"│ game24\s+│ symbench\s+│ train\s+│ 1-5\s+│", out)
-    assert re.search(r"│ bbh_navigate\s+│ bbh\s+│ test\s+│ -\s+│", out)
+    assert re.search(r"│ bbh_navigate\s+│ bbh\s+│ train\s+│ -\s+│ yes", out)
+    assert re.search(r"│ bbh_snarks\s+│ bbh\s+│ test\s+│ -\s+│", out)
+    assert re.search(r"│ knapsack\s+│ symbench\s+│ extra\s+│ 1-5\s+│", out)
     assert re.search(r"│ basic_arithmetic\s+│ reasoning_gym\s+│ train\s+│ 1-5\s+│ yes", out)
 
 
@@ -53,8 +55,8 @@ def test_list_filters_by_suite_and_split() -> None:
     assert code == 0, out
     shown = re.findall(r"│ (bbh_\w+)\s+│", out)
     assert shown == [
-        "bbh_boolean_expressions", "bbh_dyck_languages", "bbh_geometric_shapes", "bbh_navigate",
-        "bbh_penguins_in_a_table", "bbh_temporal_sequences", "bbh_web_of_lies",
+        "bbh_causal_judgement", "bbh_disambiguation_qa", "bbh_movie_recommendation", "bbh_ruin_names",
+        "bbh_salient_translation_error_detection", "bbh_snarks", "bbh_sports_understanding",
     ]  # fmt: skip
     assert "7 tasks shown" in out
     code, out = run("list", "--split", "validation")
@@ -75,7 +77,7 @@ def test_show_prints_questions_with_answers() -> None:
 def test_show_escapes_brackets_and_prints_reference_programs() -> None:
     code, out = run("show", "bbh_dyck_languages", "--n", "1", "--program")
     assert code == 0, out
-    assert "Input: " in out and "reference program:" in out and "pairs = {'(': ')'" in out
+    assert "Input: " in out and "reference program:" in out and "def solve_dyck_languages" in out
 
 
 def test_show_reference_questions_of_a_symbench_task(data_root: Path) -> None:

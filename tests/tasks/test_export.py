@@ -53,7 +53,20 @@ def test_manifest_records_how_the_file_was_made(train_export: Path) -> None:
     assert all(t["rows"] == 2 for t in manifest["tasks"])
     assert manifest["versions"]["reasoning-gym"] == "0.1.25"
     assert manifest["versions"]["r1ci"]
-    assert manifest["created"] and manifest["data_dir"] and manifest["file"] == "questions.jsonl"
+    assert "created" not in manifest  # no timestamp: exports are identical run to run
+    assert manifest["data_dir"] and manifest["file"] == "questions.jsonl"
+
+
+def test_export_folder_loads_with_load_dataset_and_is_identical_run_to_run(
+    train_export: Path, tmp_path: Path
+) -> None:
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.load_dataset(str(train_export.parent), cache_dir=str(tmp_path / "hf"))
+    assert list(ds) == ["train"] and ds["train"].num_rows == 214  # the manifest is not read as data
+    assert ds["train"].column_names == list(COLUMNS)
+    again = export_questions(tmp_path / "again", split="train", n=2, seed=3, progress=False)
+    for name in ("questions.jsonl", "manifest.json", "README.md"):
+        assert (again.parent / name).read_bytes() == (train_export.parent / name).read_bytes(), name
 
 
 def test_hf_datasets_loads_jsonl_and_parquet(train_export: Path, tmp_path: Path) -> None:
@@ -85,7 +98,7 @@ def test_split_all_difficulty_and_task_selection(tmp_path: Path) -> None:
 
 def test_bad_requests_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"not in the 'train' split"):
-        export_questions(tmp_path, split="train", tasks=["bbh_navigate"], progress=False)
+        export_questions(tmp_path, split="train", tasks=["bbh_snarks"], progress=False)
     with pytest.raises(tasks.UnknownTaskError, match="did you mean gcd"):
         export_questions(tmp_path, split="all", tasks=["gdc"], progress=False)
     with pytest.raises(ValueError, match="split must be 'train', 'test' or 'all'"):

@@ -31,11 +31,13 @@ def list_tasks(
     suite: str | None = typer.Option(None, "--suite", help="symbench | bbh | reasoning_gym"),
     split: str | None = typer.Option(None, "--split", help="train | test"),
 ) -> None:
-    """Every registered task with its source, split and difficulty levels; totals at the bottom."""
-    from r1ci.tasks import active_split, all_tasks, counts, suites
+    """Every registered task with its source, split and difficulty levels; totals at the bottom.
+
+    Extra tasks (outside the 144 and both splits) are listed with split "extra" unless --split is given."""
+    from r1ci.tasks import active_split, all_tasks, assignment, counts, suites
 
     try:
-        selected = all_tasks(suite=suite, split=split)
+        selected = all_tasks(suite=suite, split=split, extra=split is None)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     table = Table(title=f"tasks (split: {active_split().origin})", show_lines=False)
@@ -45,7 +47,7 @@ def list_tasks(
         table.add_row(
             t.name,
             t.source,
-            active_split().assignment(t.name) or "-",
+            assignment(t.name) or "extra",
             _difficulties(t.difficulties),
             "yes" if t.reference_program else "",
         )
@@ -62,7 +64,11 @@ def list_tasks(
     test = sum(c["test"] for c in by_source.values())
     totals.add_row("all", str(train), str(test), str(train + test), style="bold")
     console.print(totals)
-    console.print(f"{len(selected)} tasks shown; {train + test} registered: {train} train / {test} test")
+    extra = sum(c["extra"] for c in by_source.values())
+    console.print(
+        f"{len(selected)} tasks shown; {train + test} registered: {train} train / {test} test"
+        + (f" (+ {extra} extra tasks outside the split)" if extra else "")
+    )
 
 
 @app.command("show")

@@ -8,7 +8,8 @@ Per difficulty (or once, for a task without the knob), `n` questions are made an
 - garbage: malformed completions and the task's near-miss corruption of each gold score 0;
 - cross: another question's gold, when it differs from this gold, scores 0 — a checker accepting
   more than `CROSS_TOLERANCE` of them is reported (tasks with several valid answers, such as
-  knapsack, accept a few legitimately, so a small share is tolerated and shown);
+  knapsack, accept a few legitimately, so a small share is tolerated and shown; a task declaring
+  `extra["many_valid_answers"]`, such as calendar_scheduling's free slots, is shown but not failed);
 - reproducible: the same questions come back on a second call, for a smaller n (prefix-stable),
   and in a fresh process with another string-hash seed;
 - program: the task's reference program, run in the real sandbox (`r1ci.sandbox.execute_many`),
@@ -16,6 +17,8 @@ Per difficulty (or once, for a task without the knob), `n` questions are made an
   tasks and on at least `PUBLISHED_PROGRAM_MIN` of published-example tasks (BIG-Bench-Hard labels
   carry a few errors a correct program cannot match);
 - distinct: distinct prompts among the n questions at each difficulty (at least half must differ).
+
+A task without a difficulty knob is checked on 5n questions (as many as a five-level task).
 
 `r1ci tasks check` prints the reports as a table; the suite's own tests call `check_tasks`.
 """
@@ -88,7 +91,10 @@ def _levels(task: Task) -> list[int | None]:
 
 
 def question_sets(task: Task, n: int, seed: int) -> dict[str, list[Question]]:
-    return {("-" if d is None else str(d)): task.questions(n, seed=seed, difficulty=d) for d in _levels(task)}
+    """`n` questions per difficulty; a task without the knob gets as many as a five-level task."""
+    levels = _levels(task)
+    per = n if task.difficulties else n * 5
+    return {("-" if d is None else str(d)): task.questions(per, seed=seed, difficulty=d) for d in levels}
 
 
 def fingerprint(task: Task, n: int, seed: int) -> str:
@@ -143,7 +149,8 @@ def _grade_all(task: Task, report: TaskReport, sets: dict[str, list[Question]]) 
             if other.answer is not None and other.answer.strip() != q.answer.strip():
                 report.cross_tried += 1
                 report.cross_accepted += task.score(q, wrap_answer(other.answer)) > 0
-    if report.cross_tried and report.cross_accepted > CROSS_TOLERANCE * report.cross_tried:
+    lenient_ok = task.extra.get("many_valid_answers", False)
+    if report.cross_tried and report.cross_accepted > CROSS_TOLERANCE * report.cross_tried and not lenient_ok:
         report.problems.append(
             f"{report.cross_accepted} of {report.cross_tried} other questions' golds score above 0"
         )
@@ -177,7 +184,7 @@ def _check_programs(task: Task, report: TaskReport, sets: dict[str, list[Questio
             first_failure = f"{q.id}: status {r.status}, printed {printed[-80:]!r}, {(r.stderr or '')[-200:]!r}"
     report.program_solved = solved
     published = not task.difficulties and task.source == "bbh"
-    need = PUBLISHED_PROGRAM_MIN * len(questions) if published else len(questions)
+    need = int(PUBLISHED_PROGRAM_MIN * len(questions)) if published else len(questions)
     if solved < need:
         report.problems.append(f"reference program solved {solved}/{len(questions)}; first failure {first_failure}")
 

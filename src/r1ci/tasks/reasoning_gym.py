@@ -89,7 +89,9 @@ def _spec(
 # Measured on reasoning-gym 0.1.25: at every level up to max_level all golds of 100 questions verify
 # and generation takes < ~2.5 s per 100; the level above was slower, failed validation or had golds
 # its own verifier rejects (caesar_cipher, survo, tsumego, jugs, string_manipulation, countdown).
-# tower_of_hanoi's verifier only understands 3 pegs, so the curriculum's extra pegs are pinned off.
+# tower_of_hanoi's verifier only understands 3 pegs, so the curriculum's extra pegs are pinned off, and its
+# golds fail above 5 disks: every difficulty uses level 1 (3-5 disks; level 0 has 6 distinct questions).
+# coin_flip starts at level 3 (3-6 flips): level 0 (3 flips) has 8 possible questions.
 # zebra_puzzles' default config takes ~10 s per 100 questions: difficulty=None means its level 0.
 SPECS: dict[str, DatasetSpec] = {
     s.name: s
@@ -98,7 +100,7 @@ SPECS: dict[str, DatasetSpec] = {
         _spec("arc_1d", 2), _spec("base_conversion", 4), _spec("basic_arithmetic", 4), _spec("bf", 1),
         _spec("binary_alternation", 3), _spec("binary_matrix", 3), _spec("bitwise_arithmetic", 9),
         _spec("caesar_cipher", 1), _spec("calendar_arithmetic", 3), _spec("chain_sum", 10),
-        _spec("circuit_logic", 4), _spec("coin_flip", 12), _spec("color_cube_rotation", 4),
+        _spec("circuit_logic", 4), _spec("coin_flip", 12, levels=(3, 5, 7, 10, 12)), _spec("color_cube_rotation", 4),
         _spec("complex_arithmetic", 3), _spec("count_bits", 4), _spec("count_primes", 4),
         _spec("countdown", 1), _spec("course_schedule", 4), _spec("cryptarithm", 3),
         _spec("decimal_arithmetic", 3), _spec("decimal_chain_sum", 4), _spec("dice", 3),
@@ -118,7 +120,7 @@ SPECS: dict[str, DatasetSpec] = {
         _spec("shortest_path", 3), _spec("simple_equations", 3), _spec("simple_geometry", 3),
         _spec("simple_integration", 3), _spec("spell_backward", 4), _spec("spiral_matrix", 3),
         _spec("string_manipulation", 2), _spec("survo", 1), _spec("syllogism", 3),
-        _spec("time_intervals", 6), _spec("tower_of_hanoi", 1, min_pegs=3, max_pegs=3), _spec("tsumego", 0),
+        _spec("time_intervals", 6), _spec("tower_of_hanoi", 1, levels=(1, 1, 1, 1, 1), min_pegs=3, max_pegs=3), _spec("tsumego", 0),
         _spec("word_sequence_reversal", 3), _spec("word_sorting", 4), _spec("gsm_symbolic", None),
         _spec("palindrome_partitioning", 3), _spec("polynomial_equations", 1),
         _spec("zebra_puzzles", 1, default_level=0),

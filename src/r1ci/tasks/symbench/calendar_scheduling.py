@@ -189,5 +189,6 @@ TASKS = [
         description="Find a meeting slot that fits several busy calendars and personal constraints.",
         reference_program=reference_program,
         corrupt=corrupt,
+        many_valid_answers=True,
     )
 ]

@@ -32,9 +32,12 @@ def symbench_task(
     reference: ReferenceParser | None = None,
     reference_program: Callable[[Question], str] | None = None,
     corrupt: Callable[[str, Question], str] | None = None,
+    many_valid_answers: bool = False,
 ) -> Task:
     """`corrupt(gold, q)` returns a near-miss wrong answer (tests assert it scores 0); without it the
-    test suite uses a generic perturbation of the gold string."""
+    test suite uses a generic perturbation of the gold string. `many_valid_answers`: another
+    question's gold can legitimately answer this one (a free meeting slot), so `tasks check` shows
+    such acceptances without failing the task."""
     return Task(
         name=name,
         source="symbench",
@@ -43,7 +46,10 @@ def symbench_task(
         description=description,
         difficulties=difficulties,
         reference_program=reference_program,
-        extra={k: v for k, v in (("reference", reference), ("corrupt", corrupt)) if v is not None},
+        extra={
+            **{k: v for k, v in (("reference", reference), ("corrupt", corrupt)) if v is not None},
+            **({"many_valid_answers": True} if many_valid_answers else {}),
+        },
     )
 
 

@@ -23,11 +23,11 @@ from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (board size, opening moves played before the shown position, rounds to simulate)
 LEVELS: dict[int, tuple[int, tuple[int, int], int]] = {
-    1: (4, (0, 0), 1),
-    2: (4, (0, 2), 2),
-    3: (6, (2, 6), 2),
-    4: (6, (4, 10), 3),
-    5: (8, (6, 16), 4),
+    1: (6, (0, 4), 1),
+    2: (6, (2, 6), 2),
+    3: (6, (4, 10), 2),
+    4: (8, (6, 14), 3),
+    5: (8, (8, 20), 4),
 }
 
 def opening(n: int) -> list[list[str]]:
