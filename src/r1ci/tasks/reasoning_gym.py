@@ -33,6 +33,7 @@ seeds item i with seed + i, so plain seeds 0 and 1 would overlap).
 from __future__ import annotations
 
 import contextlib
+import decimal
 import hashlib
 import io
 import json
@@ -191,7 +192,8 @@ def _quiet() -> Iterator[None]:
 def _seeded_globals(seed: int) -> Iterator[None]:
     """Run with Python's (and numpy's) global RNG seeded to `seed`, then restore the caller's state.
 
-    Some generators draw from the global `random` (e.g. list_functions' create_random_odd_numbers),
+    Some generators draw from the global `random` (e.g. list_functions' create_random_odd_numbers)
+    or set the thread's decimal context (decimal_arithmetic),
     which made question i at seed s depend on what ran before it in the process. Seeding the globals
     per item makes it a function of (task, seed, i) alone, and restoring them keeps the caller's
     own random streams untouched. Held under `_quiet_lock`, since global state is process-wide.
@@ -199,7 +201,8 @@ def _seeded_globals(seed: int) -> Iterator[None]:
     import sys
 
     np = sys.modules.get("numpy")
-    with _quiet_lock:
+    # decimal_arithmetic sets the thread's decimal precision while generating: keep it inside
+    with _quiet_lock, decimal.localcontext():
         state = random.getstate()
         np_state = np.random.get_state() if np is not None else None
         random.seed(seed)

@@ -238,17 +238,14 @@ def solve_decimal_chain_sum(text: str) -> str:
 
 def solve_decimal_arithmetic(text: str) -> str:
     import re
-    from decimal import ROUND_HALF_UP, Decimal, getcontext
+    from decimal import Decimal, localcontext
 
     digits = int(re.search(r"maximum of (\d+) significant digits", text)[1])
     expr = text.strip().split("\n")[-1].split("=")[0]
-    getcontext().prec = 60
-    value = eval(re.sub(r"(\d+\.\d+|\d+)", r"Decimal('\1')", expr), {"Decimal": Decimal})
-    if value == 0:
-        return "0"
-    exponent = value.adjusted()
-    quant = Decimal(1).scaleb(exponent - digits + 1)
-    return format(value.quantize(quant, rounding=ROUND_HALF_UP).normalize(), "f")
+    with localcontext() as ctx:
+        ctx.prec = digits  # every operation rounds to that many significant digits, as the dataset computes
+        value = eval(re.sub(r"(\d+\.\d+|\d+)", r"Decimal('\1')", expr), {"Decimal": Decimal})
+    return str(value)
 
 
 def solve_fraction_simplification(text: str) -> str:
