@@ -55,6 +55,7 @@ SETUP_FAILED = 70  # like EX_SOFTWARE: the sandbox, not the snippet, failed
 _HIGH_FD = 100
 CMD_FD = REQUEST_FD = 3  # the keeper's socket to the server; in the runner, the request socket
 HINT_FD = 4
+NOTIF_FD = 5  # the runner hands its seccomp exit listener to the keeper through this socket
 _LIMIT_FDS, _COUNTER_FDS = 50, 80  # where the keeper keeps the cgroup files it opened
 HINT_MEMORY, HINT_CPU = b"M", b"C"
 
@@ -86,8 +87,7 @@ def keeper_main(cmd_fd: int, plan: ChildPlan, release_server: Callable[[], None]
                 code = 0
                 break
             msg, fds = got
-            report = _run_one(msg, fds, plan, counters, limit_fds)
-            wire.send(cmd, report)
+            _run_one(cmd, msg, fds, plan, counters, limit_fds)
             if not plan.layers.pid_namespace:
                 code = 0  # nothing could kill what the snippet left: let the server sweep this slot
                 break
@@ -108,6 +108,7 @@ def _prepare_keeper(cmd_fd: int, plan: ChildPlan, release: Callable[[], None]) -
         f.write("-1000")  # the OOM killer picks the snippet's processes, never the keeper
     os.setsid()
     atexit._clear()  # the fork server's exit handlers are not the snippet's
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the keeper's select through the wakeup fd
     with contextlib.suppress(OSError):
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # a keeper dies with its server
     os.dup2(cmd_fd, CMD_FD)
@@ -139,8 +140,10 @@ def _move_high(fd: int, low: int) -> int:
     return new
 
 
-def _run_one(msg: dict[str, Any], fds: list[int], plan: ChildPlan, counters: Any, limit_fds: dict[str, int]) -> dict[str, Any]:
-    """One execution: fresh namespaces, fork the runner, wait for it, clean up -> the report."""
+def _run_one(
+    cmd: socket.socket, msg: dict[str, Any], fds: list[int], plan: ChildPlan, counters: Any, limit_fds: dict[str, int]
+) -> None:
+    """One execution: fresh namespaces, fork the runner, wait for it, clean up, report to the server."""
     layers = plan.layers
     if layers.mount_namespace:
         flags = (linux.CLONE_NEWIPC if layers.ipc_namespace else 0) | (
@@ -161,14 +164,20 @@ def _run_one(msg: dict[str, Any], fds: list[int], plan: ChildPlan, counters: Any
         counters.reset()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     hint_r, hint_w = os.pipe()
+    notif_k, notif_r = wire.socketpair() if layers.seccomp else (None, None)
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
     runner = os.fork()
     if runner == 0:
         code = SETUP_FAILED
         try:
-            os.close(hint_r)
-            os.dup2(fds[0], REQUEST_FD)  # replaces the keeper's socket: the runner never holds it
-            os.dup2(hint_w, HINT_FD)
-            os.closerange(HINT_FD + 1, _LIMIT_FDS)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            ends = [fds[0], hint_w, notif_r.fileno() if notif_r is not None else os.open(os.devnull, os.O_RDONLY)]
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 20) for fd in ends]  # clear of 3-5 before placing them
+            for target, fd in zip((REQUEST_FD, HINT_FD, NOTIF_FD), high, strict=True):
+                os.dup2(fd, target)  # fd 3 replaces the keeper's socket: the runner never holds it
+            os.closerange(NOTIF_FD + 1, _LIMIT_FDS)
             for fd in counters.fds.values() if counters is not None else ():
                 os.close(fd)
             code = _runner_main(plan, limit_fds)
@@ -179,35 +188,122 @@ def _run_one(msg: dict[str, Any], fds: list[int], plan: ChildPlan, counters: Any
     os.close(hint_w)
     for fd in fds:
         os.close(fd)
-    status = None
-    while status is None:
+    if notif_r is not None:
+        notif_r.close()
+    status, early = _wait_runner(runner, wake_r, notif_k)
+    signal.set_wakeup_fd(-1)
+    os.close(wake_r)
+    os.close(wake_w)
+
+    def report(wait_status: int | None) -> None:
+        os.set_blocking(hint_r, False)
         try:
-            pid, wstatus = os.waitpid(-1, 0)  # as pid 1, orphans of the snippet are reaped here too
+            hint = os.read(hint_r, 1)
+        except OSError:
+            hint = b""
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        data: dict[str, Any] = {
+            "op": "done",
+            "wait_status": wait_status,
+            "hint": hint.decode("ascii", "replace"),
+            "cpu_s": _cpu_seconds(after) - _cpu_seconds(before),
+            "max_rss_kb": after.ru_maxrss,
+        }
+        if counters is not None:
+            data.update(counters.read())
+        wire.send(cmd, data)
+
+    if early is not None:
+        # The runner is past exit_group(code): report now, while the kernel still tears it down.
+        if layers.pid_namespace:
+            with contextlib.suppress(OSError):
+                os.kill(-1, signal.SIGKILL)
+        report(early << 8)
+        status = _reap_runner(runner)
+    if layers.pid_namespace:
+        _kill_leftovers()
+    if early is None:
+        report(status)
+    os.close(hint_r)
+
+
+def _wait_runner(runner: int, wake_r: int, notif: socket.socket | None) -> tuple[int | None, int | None]:
+    """Until the runner calls exit_group (-> (None, its code)) or is reaped (-> (wait status, None)).
+
+    Orphans of the snippet are reaped on the way (as pid 1 they are ours). The exit listener, once the
+    runner hands it over, also sees exit_group calls of the snippet's children: they are let through.
+    """
+    import select
+
+    listener: int | None = None
+    try:
+        while True:
+            watch = [wake_r] + ([listener] if listener is not None else [notif.fileno()] if notif else [])
+            try:
+                ready, _, _ = select.select(watch, [], [])
+            except InterruptedError:
+                continue
+            if notif is not None and listener is None and notif.fileno() in ready:
+                try:
+                    _, got, _, _ = socket.recv_fds(notif, 16, 1)
+                except OSError:
+                    got = []
+                if got:
+                    listener = got[0]
+                else:  # the runner closed it without a listener (seccomp could not give one)
+                    notif.close()
+                    notif = None
+            if listener is not None and listener in ready:
+                from r1ci.sandbox import seccomp
+
+                try:
+                    tid, code = seccomp.next_exit(listener)
+                except OSError:  # every filtered process is gone: only the wait status is left
+                    os.close(listener)
+                    listener = None
+                    notif = None
+                    continue
+                if _tgid(tid) == runner:
+                    return None, code
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 4096)
+            while True:
+                try:
+                    pid, wstatus = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    return None, None
+                if pid == 0:
+                    break
+                if pid == runner:
+                    return wstatus, None
+    finally:
+        if listener is not None:
+            os.close(listener)
+        if notif is not None:
+            notif.close()
+
+
+def _reap_runner(runner: int) -> int | None:
+    while True:
+        try:
+            pid, wstatus = os.waitpid(-1, 0)
         except ChildProcessError:
-            break
+            return None
         except InterruptedError:
             continue
         if pid == runner:
-            status = wstatus
-    if layers.pid_namespace:
-        _kill_leftovers()
-    os.set_blocking(hint_r, False)
+            return wstatus
+
+
+def _tgid(tid: int) -> int:
     try:
-        hint = os.read(hint_r, 1)
-    except OSError:
-        hint = b""
-    os.close(hint_r)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    report: dict[str, Any] = {
-        "op": "done",
-        "wait_status": status,
-        "hint": hint.decode("ascii", "replace"),
-        "cpu_s": _cpu_seconds(after) - _cpu_seconds(before),
-        "max_rss_kb": after.ru_maxrss,
-    }
-    if counters is not None:
-        report.update(counters.read())
-    return report
+        with open(f"/proc/{tid}/status") as f:
+            for line in f:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return -1
 
 
 def _report_setup_failure(text: str) -> None:
@@ -278,8 +374,8 @@ def _serve_request(
             version=plan.cgroup_version,
         )
     # Nothing but stdio (and a session's control socket) and the hint pipe stays open for the snippet,
-    # the cgroup files included.
-    linux.close_fds_from(HINT_FD + 1)
+    # the cgroup files included (the exit-listener socket closes after the seccomp set-up).
+    linux.close_fds_from(NOTIF_FD + 1)
     if layers.mount_namespace and int(limits["disk_mb"]) != plan.disk_mb:
         isolation.resize_workdir(plan.workdir or "/tmp", int(limits["disk_mb"]))
     # RLIMIT_CPU is cumulative per process: a session re-arms its soft limit at each turn instead.
@@ -296,7 +392,9 @@ def _serve_request(
 
         if not layers.unprivileged_uid:
             linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
-        seccomp.install()
+        _install_seccomp(seccomp)
+    with contextlib.suppress(OSError):
+        os.close(NOTIF_FD)
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     sys.addaudithook(hook)
     namespace = _fresh_main_namespace()
@@ -307,7 +405,22 @@ def _serve_request(
     outcome = run_snippet(code_text, namespace)
     exit_code = _finish(outcome["exit_code"])
     _write_hint(hint_fd, outcome)
+    for fd in (0, 1, 2):  # EOF for the executor now, not after the kernel has torn this process down
+        with contextlib.suppress(OSError):
+            os.close(fd)
     return exit_code
+
+
+def _install_seccomp(seccomp: Any) -> None:
+    """The filter, with exit_group reported to the keeper if the kernel can (else the plain one)."""
+    try:
+        listener = seccomp.install_with_exit_listener()
+    except OSError:
+        seccomp.install()
+        return
+    with contextlib.suppress(OSError):
+        socket.send_fds(socket.socket(fileno=os.dup(NOTIF_FD)), [b"l"], [listener])
+    os.close(listener)
 
 
 def _write_hint(fd: int, outcome: dict[str, Any]) -> None:

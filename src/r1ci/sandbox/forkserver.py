@@ -160,6 +160,8 @@ class ForkServer:
         # Imported now: children never import anything of ours after the pivot into the minimal root.
         from r1ci.sandbox import cgroups, seccomp  # noqa: F401
 
+        seccomp.prepare()
+
         self.setup = isolation.setup_server(
             set(self.config["disabled_layers"]),
             self.uid_base,

@@ -48,6 +48,15 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
+def syscall(number: int, *args: int) -> int:
+    """A raw syscall with integer arguments -> its result (OSError on -1)."""
+    ret = int(_libc.syscall(number, *(ctypes.c_long(a) for a in args)))
+    if ret < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"syscall {number}: {os.strerror(err)}")
+    return ret
+
+
 def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
 
