@@ -347,6 +347,176 @@ def solve_penguins_in_a_table(text: str) -> str:
     return answer(hits[0])
 
 
+def solve_formal_fallacies(text: str) -> str:
+    """Translate each premise into monadic logic, then look for a countermodel by types.
+
+    Predicates are phrases such as "fan of FC Porto"; a universal premise limits which combinations
+    of predicates (types) may exist, an existential or singular premise needs one type to exist.
+    The argument is valid when no choice of types satisfies every premise and falsifies the conclusion."""
+    import itertools
+    import re
+
+    body = text.split("Is the argument, given the explicitly stated premises")[0].strip().strip('"')
+    for cue in ("argument pertains to this question:", "perfectly valid argument:", "clarify some such relations:",
+                "is the argument:"):
+        if cue in body:
+            body = body.split(cue, 1)[1]
+    split_at = r"(?<!\bDr)(?<!\bSt)(?<!\bMr)(?<!\bMrs)\.(?:\s+(?=[A-Z])|(?=(?:finally|moreover|next|plus|so|hence)\b))"
+    sentences = [x.strip() for x in re.split(split_at, body.strip()) if x.strip()]
+    marker = (r"^(?:to begin with|first of all|first premise|second premise|third premise|first|second|third|"
+              r"moreover|plus|next|furthermore|finally|now|also|in addition|besides|what is more|to start with|"
+              r"hence|so|therefore|thus|consequently|in consequence|it follows that|we may conclude that|"
+              r"we may conclude|from this follows|all this entails that|this entails that|it is true that|"
+              r"necessarily|all this entails|this entails|therefore, necessarily|so, necessarily|"
+              r"hence, necessarily|thus, necessarily)\b\s*[,:]?\s*")
+
+    def clean(sentence: str) -> str:
+        t = sentence.strip().rstrip(".").strip()
+        for _ in range(3):
+            t = re.sub(marker, "", t, flags=re.I).strip()
+        keywords = ["whoever", "whatever", "every", "each", "no", "nobody", "nothing", "being", "not", "to", "somebody", "someone", "something", "everyone", "some", "everybody", "everything", "if", "it", "there", "anyone", "any", "whoever"]
+        first = t.split(" ", 1)[0].rstrip(",:")
+        t = t[:1].lower() + t[1:] if first.lower() in keywords else t
+        return re.sub(r"\bhowever\s+", "", t)
+
+    preds: list[str] = []
+
+    def atom(phrase: str) -> int:
+        p = re.sub(r"^(?:a|an|the)\s+", "", phrase.strip().rstrip(",").strip())
+        p = re.sub(r",?\s*(?:too|also)$", "", p).strip()
+        if p not in preds:
+            preds.append(p)
+        return preds.index(p)
+
+    def pred(phrase: str):  # type: ignore[no-untyped-def]
+        p = phrase.strip().rstrip(",").strip()
+        p = re.sub(r",?\s*too$", "", p)
+        p = re.sub(r"\s*,\s*in addition,\s*", " ", p).replace("or, otherwise,", "or").replace("both:", "both")
+        if m := re.fullmatch(r"not both (.+?) and (.+)", p):
+            a, b = pred(m[1]), pred(m[2])
+            return lambda t: not (a(t) and b(t))
+        if m := re.fullmatch(r"(?:neither|none of this:) (.+?),? nor (.+)", p) or re.fullmatch(r"none of this: (.+?) or (.+)", p):
+            a, b = pred(m[1]), pred(m[2])
+            return lambda t: not a(t) and not b(t)
+        if " or " in p and re.search(r",\s*(?:not )?(?:a|an)\s", p):
+            fs = [pred(x) for x in re.split(r",\s*(?=(?:not )?(?:a|an)\s)|,? or ", p) if x.strip()]
+            return lambda t: any(f(t) for f in fs)
+        if m := re.fullmatch(r"both (.+?) and (.+)", p):
+            a, b = pred(m[1]), pred(m[2])
+            return lambda t: a(t) and b(t)
+        parts = re.split(r",? or (?=(?:not )?(?:a|an|the)?\s*\w)", p)
+        if len(parts) > 1 and " of " in parts[-1] and all(" of " in x or x.startswith(("not ", "a ", "an ")) for x in parts):
+            fs = [pred(x) for x in parts]
+            return lambda t: any(f(t) for f in fs)
+        parts = re.split(r" and (?=(?:not )?(?:a|an)\s)", p)
+        if len(parts) > 1:
+            fs = [pred(x) for x in parts]
+            return lambda t: all(f(t) for f in fs)
+        if p.startswith("not "):
+            f = pred(p[4:])
+            return lambda t: not f(t)
+        i = atom(p)
+        return lambda t: t[i]
+
+    singular: dict[str, list] = {}
+
+    def statement(t: str):  # type: ignore[no-untyped-def]
+        """-> ("all", f) | ("some", f) | ("one", name, f)"""
+        t = re.sub(r"^it is (?:false|not the case) that ", "NOT ", t)
+        if t.startswith("NOT "):
+            kind = statement(t[4:])
+            f = kind[-1]
+            neg = lambda x, f=f: not f(x)  # noqa: E731
+            if kind[0] == "all":
+                return ("some", neg)
+            if kind[0] == "some":
+                return ("all", neg)
+            return ("one", kind[1], neg)
+        def implies(a, c):  # type: ignore[no-untyped-def]
+            return lambda x: not a(x) or c(x)
+
+        def negate(f):  # type: ignore[no-untyped-def]
+            return lambda x: not f(x)
+
+        def both(a, c):  # type: ignore[no-untyped-def]
+            return lambda x: a(x) and c(x)
+
+        def either(a, c):  # type: ignore[no-untyped-def]
+            return lambda x: a(x) or c(x)
+
+        def maybe_not(flag, f):  # type: ignore[no-untyped-def]
+            return negate(f) if flag else f
+
+        forms_all = [
+            (r"(?:no|every) (.+?) and (?:no|every) (.+?) is (.+)", lambda m: implies(
+                either(pred(m[1]), pred(m[2])), negate(pred(m[3])) if t.startswith("no") else pred(m[3]))),
+            (r"(?:every|each|any) (.+?) who is (?:also )?(.+?) is (?:also )?(.+)",
+             lambda m: implies(both(pred(m[1]), pred(m[2])), pred(m[3]))),
+            (r"(?:every|each|any) (.+?) is (?:also )?(.+)", lambda m: implies(pred(m[1]), pred(m[2]))),
+            (r"(?:whoever|everyone who|everybody who|anyone who|whatever|everything that|someone who) is (.+?),? "
+             r"is (?:also )?(.+)", lambda m: implies(pred(m[1]), pred(m[2]))),
+            (r"no (.+?) who is (.+?) is (.+)", lambda m: implies(both(pred(m[1]), pred(m[2])), negate(pred(m[3])))),
+            (r"no (.+?) is (.+)", lambda m: implies(pred(m[1]), negate(pred(m[2])))),
+            (r"(not )?being (.+?) is sufficient for (not )?being (.+)",
+             lambda m: implies(maybe_not(m[1], pred(m[2])), maybe_not(m[3], pred(m[4])))),
+            (r"(not )?being (.+?) is necessary for (not )?being (.+)",
+             lambda m: implies(maybe_not(m[3], pred(m[4])), maybe_not(m[1], pred(m[2])))),
+            (r"to be (.+?) is necessary for being (.+)", lambda m: implies(pred(m[2]), pred(m[1]))),
+            (r"to be (.+?) is sufficient for being (.+)", lambda m: implies(pred(m[1]), pred(m[2]))),
+            (r"(?:nothing|nobody|no one) is (.+)", lambda m: negate(pred(m[1]))),
+            (r"if (?:someone|somebody|something) is (.+?), then (?:that person|that thing|he|she|it) is (.+)",
+             lambda m: implies(pred(m[1]), pred(m[2]))),
+        ]
+        for pattern, build in forms_all:
+            if m := re.fullmatch(pattern, t):
+                return ("all", build(m))
+        if m := re.fullmatch(r"(?:somebody|someone|something|there is somebody who|there is something that) is (.+)", t):
+            return ("some", pred(m[1]))
+        if m := re.fullmatch(r"there (?:exists|is) (?:an? )?(.+?) who is (.+)", t):
+            a, c = pred(m[1]), pred(m[2])
+            return ("some", lambda x: a(x) and c(x))
+        if m := re.fullmatch(r"some (.+?) is (.+)", t):
+            a, c = pred(m[1]), pred(m[2])
+            return ("some", lambda x: a(x) and c(x))
+        if m := re.fullmatch(r"not (?:every|each) (.+?) is (.+)", t):
+            a, c = pred(m[1]), pred(m[2])
+            return ("some", lambda x: a(x) and not c(x))
+        if m := re.fullmatch(r"(.+?) (?:is|are) (.+)", t):
+            return ("one", m[1].strip(), pred(m[2]))
+        raise ValueError(f"cannot read {t!r}")
+
+    parsed = [statement(clean(x)) for x in sentences]
+    *premises, conclusion = parsed
+    types = list(itertools.product([False, True], repeat=len(preds)))
+    allowed = [t for t in types if all(f(t) for kind, *rest in premises if kind == "all" for f in [rest[-1]])]
+    some = [rest[-1] for kind, *rest in premises if kind == "some"]
+    for kind, *rest in premises:
+        if kind == "one":
+            singular.setdefault(rest[0], []).append(rest[1])
+
+    def satisfiable(pool, extra_for=None, extra=None):  # type: ignore[no-untyped-def]
+        if not all(any(f(t) for t in pool) for f in some):
+            return False
+        names = set(singular) | ({extra_for} if extra_for else set())
+        for name in names:
+            fs = singular.get(name, []) + ([extra] if name == extra_for else [])
+            if not any(all(f(t) for f in fs) for t in pool):
+                return False
+        return True
+
+    ckind, *crest = conclusion
+    if ckind == "all":
+        f = crest[-1]
+        counter = any(not f(t) for t in allowed) and satisfiable(allowed)
+    elif ckind == "some":
+        f = crest[-1]
+        counter = satisfiable([t for t in allowed if not f(t)])
+    else:
+        name, f = crest
+        counter = satisfiable(allowed, name, lambda t: not f(t))
+    return "invalid" if counter else "valid"
+
+
 def _from_symbench(module: str, function: str) -> Callable[[], Callable[..., str]]:
     def load() -> Callable[..., str]:
         import importlib
@@ -370,6 +540,7 @@ _LOCAL: dict[str, Callable[..., str]] = {
     "geometric_shapes": solve_geometric_shapes,
     "reasoning_about_colored_objects": solve_reasoning_about_colored_objects,
     "penguins_in_a_table": solve_penguins_in_a_table,
+    "formal_fallacies": solve_formal_fallacies,
 }
 _SHARED: dict[str, Callable[[], Callable[..., str]]] = {
     "navigate": _from_symbench("navigation", "solve_navigation"),

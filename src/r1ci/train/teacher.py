@@ -12,8 +12,9 @@ with a real tokenizer and replays them token by token, so the trajectories carry
 exactly like sampled ones. It is what the CPU demo uses for SFT data: `--backend scripted --model reference`.
 
 A program's turn must fit the rollout's token budgets, or the engine cuts it before the closing
-fence and the trajectory fails: `fit_rollout` raises `max_tokens_per_turn` / `max_new_tokens` of a
-rollout config to the teacher's longest turn (SFT synthesis applies it to the scripted backend).
+fence and the trajectory fails, and a long output must reach the teacher unclipped: `fit_rollout`
+raises `max_tokens_per_turn` / `max_new_tokens` / `max_output_chars` of a rollout config to what
+the teacher needs (SFT synthesis applies it to the scripted backend).
 
 Phrasing varies across samples of one question (a few templates, chosen by the sample's
 occurrence), so several samples per question are not all byte-identical; the de-duplication filter
@@ -126,15 +127,21 @@ def reference_backend(
 
 _TURN_MARGIN = 64
 """Tokens beyond the longest program turn: the end-of-turn ids and tokenisation at the seams."""
-_ANSWER_TOKENS = 256
-"""What the closing turn (the sentence with the final answer) may take on top of the program turn."""
+_ANSWER_TOKENS = 4096
+"""What the closing turn may take: it repeats the program's output (a long list, a grid)."""
+_OUTPUT_CHARS = 16_000
+"""Interpreter output the teacher must see whole to copy it into its answer."""
 
 
 def fit_rollout(cfg: RolloutConfig, backend: Backend) -> RolloutConfig:
-    """`cfg` with token budgets large enough for the scripted teacher's programs (unchanged for
-    other backends, and never lowered): without it a long reference program is cut mid-block."""
+    """`cfg` with budgets large enough for the scripted teacher (unchanged for other backends, never
+    lowered): the program turn fits its longest program, the closing turn and the interpreter
+    output fit a long answer. Without it a long program is cut mid-block, or a long output is
+    clipped before the teacher copies it, and the trajectory fails. The scripted backend emits
+    exactly its text, so a larger cap costs nothing; `filters.max_tokens` still drops long ones."""
     from r1ci.rollout.backends.scripted import ScriptedBackend
     from r1ci.rollout.tokenize import encode_text
+    from r1ci.tasks.check import PROGRAM_TIMEOUT_S
 
     if not isinstance(backend, ScriptedBackend) or not isinstance(backend.script, ReferenceTeacher):
         return cfg
@@ -145,8 +152,14 @@ def fit_rollout(cfg: RolloutConfig, backend: Backend) -> RolloutConfig:
         longest = max(len(t) for t in texts)  # text-only trajectories: characters bound tokens
     else:
         longest = max(len(encode_text(backend.tokenizer, t)) for t in texts)
-    per_turn = max(cfg.max_tokens_per_turn, longest + _TURN_MARGIN)
-    total = max(cfg.max_new_tokens, per_turn + _ANSWER_TOKENS)
-    if (per_turn, total) == (cfg.max_tokens_per_turn, cfg.max_new_tokens):
+    per_turn = max(cfg.max_tokens_per_turn, longest + _TURN_MARGIN, _ANSWER_TOKENS)
+    update = {
+        "max_tokens_per_turn": per_turn,
+        # the whole completion counts the interpreter output too: program + output + answer
+        "max_new_tokens": max(cfg.max_new_tokens, longest + _TURN_MARGIN + 2 * _ANSWER_TOKENS),
+        "max_output_chars": max(cfg.max_output_chars, _OUTPUT_CHARS),
+        "exec_timeout_s": max(cfg.exec_timeout_s, PROGRAM_TIMEOUT_S),
+    }
+    if all(getattr(cfg, k) == v for k, v in update.items()):
         return cfg
-    return cfg.model_copy(update={"max_tokens_per_turn": per_turn, "max_new_tokens": total})
+    return cfg.model_copy(update=update)
