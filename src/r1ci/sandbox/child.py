@@ -332,6 +332,15 @@ def _runner_main(plan: ChildPlan, limit_fds: dict[str, int]) -> int:
     base_address_space = current_address_space()
     extra = ("/dev/shm",) if layers.mount_namespace else ()
     hook = guard.make_hook(plan.workdir, deny_processes=not layers.pid_namespace, extra_writable=extra)
+    if layers.seccomp:
+        # Before the request, off its latency path (the kernel compiles the filter): nothing the runner
+        # does from here on needs a filtered syscall. no_new_privs first, as seccomp requires.
+        from r1ci.sandbox import seccomp
+
+        linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+        _install_seccomp(seccomp)
+    with contextlib.suppress(OSError):
+        os.close(NOTIF_FD)
     spare = socket.socket(fileno=REQUEST_FD)
     got = wire.recv(spare)
     spare.detach()  # fd 3 is reused below; the object must not close it when collected
@@ -374,10 +383,8 @@ def _serve_request(
             version=plan.cgroup_version,
         )
     # Nothing but stdio (and a session's control socket) and the hint pipe stays open for the snippet,
-    # the cgroup files included (the exit-listener socket closes after the seccomp set-up).
-    linux.close_fds_from(NOTIF_FD + 1)
-    if layers.mount_namespace and int(limits["disk_mb"]) != plan.disk_mb:
-        isolation.resize_workdir(plan.workdir or "/tmp", int(limits["disk_mb"]))
+    # the cgroup files included.
+    linux.close_fds_from(HINT_FD + 1)
     # RLIMIT_CPU is cumulative per process: a session re-arms its soft limit at each turn instead.
     apply_rlimits(
         limits, limit_processes=uid is not None, base_address_space=base_address_space, limit_cpu=not session
@@ -387,14 +394,7 @@ def _serve_request(
         isolation.drop_privileges(uid)
     with contextlib.suppress(OSError):  # again: the uid change cleared it
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
-    if layers.seccomp:
-        from r1ci.sandbox import seccomp
 
-        if not layers.unprivileged_uid:
-            linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
-        _install_seccomp(seccomp)
-    with contextlib.suppress(OSError):
-        os.close(NOTIF_FD)
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     sys.addaudithook(hook)
     namespace = _fresh_main_namespace()

@@ -443,10 +443,6 @@ def limit_ipc(proc: str, disk_mb: int) -> None:
             f.write(str(value))
 
 
-def resize_workdir(workdir: str, disk_mb: int) -> None:
-    linux.mount(None, workdir, None, linux.MS_REMOUNT | linux.MS_NOSUID | linux.MS_NODEV, f"size={disk_mb}m")
-
-
 def make_workdir(root: str, name: str, uid: int | None) -> str:
     """Without a mount namespace: a fresh 0700 directory under the server's workdir root."""
     path = os.path.join(root, name)
