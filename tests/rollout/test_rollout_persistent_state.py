@@ -46,11 +46,18 @@ def two_turns(prompt: str, so_far: str, turn: int) -> str:
 def run(executor: LocalExecutor, tok: Any, persistent: bool, n: int = 2) -> list[Any]:
     cfg = RolloutConfig(persistent_state=persistent, exec_timeout_s=5)
     return run_rollouts(
-        ScriptedBackend(two_turns, tok), TASK.questions(n), cfg, executor=executor, grader=TASK.grade, progress=False
+        ScriptedBackend(two_turns, tok),
+        TASK.questions(n),
+        cfg,
+        executor=executor,
+        grader=TASK.grade,
+        progress=False,
     )
 
 
-def test_variables_persist_across_turns_of_one_trajectory(executor: RecordingExecutor, tiny_tokenizer: Any) -> None:
+def test_variables_persist_across_turns_of_one_trajectory(
+    executor: RecordingExecutor, tiny_tokenizer: Any
+) -> None:
     trajectories = run(executor, tiny_tokenizer, persistent=True)
     outputs = [[s.text for s in t.segments if s.kind == "interpreter"] for t in trajectories]
     for i, out in enumerate(outputs):

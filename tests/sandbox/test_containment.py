@@ -22,7 +22,7 @@ import pytest
 from sandbox_helpers import require_layer
 
 from r1ci.sandbox import LocalExecutor, SandboxLimits
-from r1ci.sandbox.bench import wait_quiet
+from r1ci.sandbox.bench import leak_check, wait_quiet
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MiB = 1 << 20
@@ -433,3 +433,13 @@ def test_concurrent_attacks_leave_the_pool_serving(tight: LocalExecutor) -> None
     for t in threads:
         t.join()
     assert sorted(results) == sorted(["ok", "killed", "ok"] * 3)
+
+
+def test_leak_check_counts_only_this_executor(tight: LocalExecutor) -> None:
+    """Processes, cgroups, mounts, descriptors, files: none left, and another executor's work (here a
+    long snippet of `tight`, running all along) is not mistaken for a leak."""
+    other = tight.submit("import time\ntime.sleep(8)\nprint('other done')", timeout_s=20)
+    report = leak_check(150, workers=2)
+    assert report.clean, report
+    assert report.failures == 0 and report.after_close == []
+    assert other.result().stdout == "other done\n"

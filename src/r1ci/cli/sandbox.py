@@ -89,8 +89,8 @@ def info(
         mark = "[green]yes[/]" if active else "[bold red]NO[/]"
         table.add_row(name, mark, missing.get(name) or LAYER_HELP.get(name, ""))
     console.print(table)
-    for key in ("workers", "python", "euid", "server_pid"):
-        if key in data:
+    for key in ("workers", "python", "euid", "server_pid", "uid_range", "cgroup_version", "cgroup_dirs"):
+        if data.get(key) not in (None, []):
             console.print(f"{key}: {data[key]}")
     if data.get("preloaded"):
         console.print(f"preloaded: {', '.join(data['preloaded'])}")
@@ -130,7 +130,9 @@ def bench(
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="interface to bind (0.0.0.0 for all; needs a token)"),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="interface to bind (0.0.0.0 for all; needs a token)"
+    ),
     port: int = typer.Option(8080, "--port"),
     workers: int | None = typer.Option(None, "--workers", help="concurrent executions (default: CPUs)"),
     token: list[str] | None = typer.Option(
@@ -139,13 +141,20 @@ def serve(
     allow_host: list[str] | None = typer.Option(
         None, "--allow-host", help="Host header accepted besides loopback and the bound address ('*' = any)"
     ),
-    max_queue: int | None = typer.Option(None, "--max-queue", help="requests waiting for a worker (429 beyond)"),
+    max_queue: int | None = typer.Option(
+        None, "--max-queue", help="requests waiting for a worker (429 beyond)"
+    ),
     max_run_timeout: float | None = typer.Option(None, "--max-run-timeout", help="cap on run_timeout (s)"),
     max_memory_mb: int | None = typer.Option(None, "--max-memory-mb", help="cap on memory_limit_MB"),
     max_output_bytes: int | None = typer.Option(None, "--max-output-bytes", help="cap on max_output_bytes"),
-    max_body_bytes: int | None = typer.Option(None, "--max-body-bytes", help="request body limit (413 beyond)"),
+    max_body_bytes: int | None = typer.Option(
+        None, "--max-body-bytes", help="request body limit (413 beyond)"
+    ),
     override: list[str] | None = typer.Option(
-        None, "--override", "-o", help="any ServiceConfig field, e.g. -o header_timeout_s=5 -o max_sessions=128"
+        None,
+        "--override",
+        "-o",
+        help="any ServiceConfig field, e.g. -o header_timeout_s=5 -o max_sessions=128",
     ),
 ) -> None:
     """Serve the sandbox over HTTP with SandboxFusion's POST /run_code API (token, caps, bounded queue)."""

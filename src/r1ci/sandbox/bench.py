@@ -245,6 +245,34 @@ def _own_fds(ex: LocalExecutor) -> int:
     return len(os.listdir("/proc/self/fd")) - len(ex.spare_pids())
 
 
+def _mount_count() -> int:
+    with open("/proc/self/mountinfo") as f:
+        return sum(1 for _ in f)
+
+
+def cgroup_leftovers(ex: LocalExecutor) -> list[str]:
+    """Processes in this executor's cgroups other than slot keepers and idle spare runners."""
+    dirs = ex.cgroup_dirs()
+    if not dirs:
+        return []
+    server = ex.server_pid()
+    table = _proc_table()
+    keepers = {pid for pid, (ppid, _, _) in table.items() if ppid == server}
+    spare_keepers = set(ex.spare_pids())
+    idle_runners = {pid for pid, (ppid, _, _) in table.items() if ppid in spare_keepers}
+    found = []
+    for root in dirs:
+        for name in sorted(os.listdir(root)):
+            procs_file = os.path.join(root, name, "cgroup.procs")
+            try:
+                with open(procs_file) as f:
+                    pids = [int(p) for p in f.read().split()]
+            except OSError:
+                continue
+            found += [f"{procs_file}: {pid}" for pid in pids if pid not in keepers | idle_runners]
+    return found
+
+
 @dataclass
 class LeakReport:
     executions: int
@@ -254,16 +282,45 @@ class LeakReport:
     sandbox_uid_processes: list[int]
     leftover_dirs: list[str]
     fd_growth: int  # file descriptors this process holds now minus before
+    cgroup_processes: list[str] = field(default_factory=list)  # strays in this executor's cgroups
+    mount_growth: int = 0  # mounts in this process's namespace now minus before
+    after_close: list[str] = field(default_factory=list)  # cgroups, files, processes left once closed
 
     @property
     def clean(self) -> bool:
-        leftovers = self.busy_processes or self.zombies or self.sandbox_uid_processes or self.leftover_dirs
-        return not leftovers and self.fd_growth <= 0
+        leftovers = (
+            self.busy_processes
+            or self.zombies
+            or self.sandbox_uid_processes
+            or self.leftover_dirs
+            or self.cgroup_processes
+            or self.after_close
+        )
+        return not leftovers and self.fd_growth <= 0 and self.mount_growth <= 0
+
+
+def _after_close(cgroup_dirs: list[str], uid_range: range, lock_file: str | None, server: int) -> list[str]:
+    """What an executor left once closed: its cgroups, its uid lock, any process of its uids or server."""
+    deadline = time.monotonic() + 10
+    while True:
+        left = [d for d in cgroup_dirs if os.path.exists(d)]
+        if lock_file and os.path.exists(lock_file):
+            left.append(lock_file)
+        table = _proc_table()
+        left += [f"pid {pid} (uid {uid})" for pid, (_, _, uid) in table.items() if uid in uid_range]
+        if server in table:
+            left.append(f"fork server {server}")
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
 
 
 def leak_check(n: int, workers: int | None = None, ex: LocalExecutor | None = None) -> LeakReport:
     """Run n executions (a third of them fork and daemonise) and report anything they left behind:
-    processes, zombies, working directories, files of sandbox uids, and descriptors of this process."""
+    processes, zombies, working directories, files of sandbox uids, descriptors of this process, mounts,
+    stray processes in this executor's cgroups, and (for an executor it made itself, closed at the end)
+    its cgroups and uid lock. Only this executor's own uids and cgroups count: a second r1ci on the
+    machine does not fail it."""
     codes = []
     for i in range(n):
         if i % 3 == 1:
@@ -274,17 +331,22 @@ def leak_check(n: int, workers: int | None = None, ex: LocalExecutor | None = No
             codes.append(f"print({i})")
     own = ex is None
     ex = ex or LocalExecutor(workers=workers)
+    after: list[str] = []
     try:
         ex.run_many(codes[:10], timeout_s=10)  # reach steady state (spares, pipes) before counting fds
         wait_quiet(ex)
-        fds_before = _own_fds(ex)
+        fds_before, mounts_before = _own_fds(ex), _mount_count()
         results = ex.run_many(codes, timeout_s=10, progress=n >= 1000)
         procs = wait_quiet(ex)
         leftovers = temp_leftovers(ex)
         fd_growth = _own_fds(ex) - fds_before
+        mount_growth = _mount_count() - mounts_before
+        strays = cgroup_leftovers(ex)
     finally:
         if own:
+            cgroups, uids, lock, server = ex.cgroup_dirs(), ex.uid_range, ex.uid_lock_file, ex.server_pid()
             ex.close()
+            after = _after_close(cgroups, uids, lock, server)
     return LeakReport(
         executions=n,
         failures=sum(not r.ok for r in results),
@@ -293,6 +355,9 @@ def leak_check(n: int, workers: int | None = None, ex: LocalExecutor | None = No
         sandbox_uid_processes=procs["sandbox_uid"],
         leftover_dirs=leftovers,
         fd_growth=fd_growth,
+        cgroup_processes=strays,
+        mount_growth=mount_growth,
+        after_close=after,
     )
 
 

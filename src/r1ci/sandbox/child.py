@@ -141,7 +141,12 @@ def _move_high(fd: int, low: int) -> int:
 
 
 def _run_one(
-    cmd: socket.socket, msg: dict[str, Any], fds: list[int], plan: ChildPlan, counters: Any, limit_fds: dict[str, int]
+    cmd: socket.socket,
+    msg: dict[str, Any],
+    fds: list[int],
+    plan: ChildPlan,
+    counters: Any,
+    limit_fds: dict[str, int],
 ) -> None:
     """One execution: fresh namespaces, fork the runner, wait for it, clean up, report to the server."""
     layers = plan.layers
@@ -173,7 +178,11 @@ def _run_one(
         try:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            ends = [fds[0], hint_w, notif_r.fileno() if notif_r is not None else os.open(os.devnull, os.O_RDONLY)]
+            ends = [
+                fds[0],
+                hint_w,
+                notif_r.fileno() if notif_r is not None else os.open(os.devnull, os.O_RDONLY),
+            ]
             high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 20) for fd in ends]  # clear of 3-5 before placing them
             for target, fd in zip((REQUEST_FD, HINT_FD, NOTIF_FD), high, strict=True):
                 os.dup2(fd, target)  # fd 3 replaces the keeper's socket: the runner never holds it

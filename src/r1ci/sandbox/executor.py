@@ -113,7 +113,9 @@ def check_code(code: object, options: RunOptions | None = None) -> str:
         raise TypeError(f"code must be a str of Python source, got {type(code).__name__}")
     unknown = set(options or {}) - set(RunOptions.__annotations__)
     if unknown:
-        raise TypeError(f"unknown executor options {sorted(unknown)}; valid: {sorted(RunOptions.__annotations__)}")
+        raise TypeError(
+            f"unknown executor options {sorted(unknown)}; valid: {sorted(RunOptions.__annotations__)}"
+        )
     return code
 
 

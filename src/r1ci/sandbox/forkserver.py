@@ -286,7 +286,9 @@ class ForkServer:
 
     def _keeper_of(self, execution: _Exec | None) -> _Keeper | None:
         keeper = self.by_slot.get(execution.slot) if execution is not None else None
-        return keeper if keeper is not None and execution is not None and keeper.eid == execution.eid else None
+        return (
+            keeper if keeper is not None and execution is not None and keeper.eid == execution.eid else None
+        )
 
     # ----------------------------------------------------------------------------------------- spares
 
@@ -366,7 +368,9 @@ class ForkServer:
         self.execs[eid] = _Exec(eid, slot, workdir)
         try:
             wire.send(
-                self.sock, {"op": "spare", "pid": eid, "keeper": keeper.pid, "workdir": workdir}, [ours.fileno()]
+                self.sock,
+                {"op": "spare", "pid": eid, "keeper": keeper.pid, "workdir": workdir},
+                [ours.fileno()],
             )
         finally:
             ours.close()

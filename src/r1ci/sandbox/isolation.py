@@ -135,7 +135,12 @@ def setup_server(
 
         _try(layers, "network_namespace", netns, is_root)
     if "ipc_namespace" not in disabled:
-        _try(layers, "ipc_namespace", lambda: _probe_in_child(lambda: linux.unshare(linux.CLONE_NEWIPC)), is_root)
+        _try(
+            layers,
+            "ipc_namespace",
+            lambda: _probe_in_child(lambda: linux.unshare(linux.CLONE_NEWIPC)),
+            is_root,
+        )
     if "mount_namespace" not in disabled:
         _try(layers, "mount_namespace", lambda: _setup_server_mounts(hide), is_root)
     if "minimal_root" not in disabled:
@@ -291,8 +296,13 @@ def build_minimal_root() -> str:
     for name in DEVICES:
         open(f"{dev}/{name}", "w").close()
         linux.mount(f"/dev/{name}", f"{dev}/{name}", None, linux.MS_BIND)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                         ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+    ):
         os.symlink(target, f"{dev}/{name}")
     for sub in ("/proc", "/tmp"):
         os.mkdir(root + sub, 0o755)
@@ -308,12 +318,19 @@ def runtime_paths() -> list[str]:
     """
     import sys
 
-    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    prefixes = {
+        os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)
+    }
     keep = set(prefixes)
     for entry in sys.path:
         real = os.path.realpath(entry) if entry else ""
-        if real and os.path.isdir(real) and (
-            os.path.basename(real) in ("site-packages", "dist-packages") or _below_any(real, list(prefixes))
+        if (
+            real
+            and os.path.isdir(real)
+            and (
+                os.path.basename(real) in ("site-packages", "dist-packages")
+                or _below_any(real, list(prefixes))
+            )
         ):
             keep.add(real)
     return _outermost(keep)
@@ -420,8 +437,13 @@ def fresh_execution_mounts(uid: int, disk_mb: int, *, private_pts: bool, unshare
     linux.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
     linux.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
     # A private devpts: ptys the snippet opens are its own, numbered from 0, gone with it.
-    linux.mount("devpts", "/dev/pts", "devpts", linux.MS_NOSUID | linux.MS_NOEXEC,
-                "newinstance,ptmxmode=0666,mode=0620,max=16")
+    linux.mount(
+        "devpts",
+        "/dev/pts",
+        "devpts",
+        linux.MS_NOSUID | linux.MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=0620,max=16",
+    )
     if not private_pts:  # the host's /dev/ptmx is a device node of the host's instance: cover it
         with contextlib.suppress(OSError):
             linux.umount2("/dev/ptmx", linux.MNT_DETACH)

@@ -128,7 +128,9 @@ def sandbox_note(
             return f"\nr1ci sandbox: killed at the {limits.to_wire()['cpu_s']}s CPU-time limit (all its processes together)\n"
         return f"\nr1ci sandbox: stopped at the {limits.to_wire()['cpu_s']}s CPU-time limit\n"
     if oom_kills:
-        return f"\nr1ci sandbox: over the {limits.memory_mb} MiB memory limit ({oom_kills} process(es) killed)\n"
+        return (
+            f"\nr1ci sandbox: over the {limits.memory_mb} MiB memory limit ({oom_kills} process(es) killed)\n"
+        )
     if killed_for == "output":
         return f"\nr1ci sandbox: killed after printing more than {limits.kill_output_bytes} bytes\n"
     if status == "killed" and exit_code is not None and exit_code < 0:

@@ -79,7 +79,10 @@ class SandboxLimits(StrictModel):
         """Field-wise maximum: maxima that always admit the executor's own configured limits."""
         mine, theirs = self.model_dump(), other.model_dump()
         return SandboxLimits.model_validate(
-            {k: v if theirs[k] is None else max(v, theirs[k]) if v is not None else v for k, v in mine.items()}
+            {
+                k: v if theirs[k] is None else max(v, theirs[k]) if v is not None else v
+                for k, v in mine.items()
+            }
         )
 
     def to_wire(self) -> dict[str, Any]:

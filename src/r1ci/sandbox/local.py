@@ -214,6 +214,10 @@ class LocalExecutor(Executor):
             | {"rlimits": True, "audit_guard": True, "process_cleanup": True},
             "missing": layers.missing,
             "limits": self.limits.model_dump(),
+            "max_limits": self.max_limits.model_dump(),
+            "uid_range": [self.uid_range.start, self.uid_range.stop - 1],
+            "cgroup_version": self._server_info.get("cgroup_version"),
+            "cgroup_dirs": self._server_info.get("cgroup_dirs") or [],
         }
 
     def server_pid(self) -> int:
@@ -229,6 +233,11 @@ class LocalExecutor(Executor):
         """Pids of the slot keepers holding a spare (a runner forked ahead of need; leak checks)."""
         keepers = self._spare_keepers.copy()  # copy(): atomic against the reactor thread
         return [keepers.get(eid, 0) for eid, _ in self._spares.copy()]
+
+    @property
+    def uid_lock_file(self) -> str | None:
+        """The host-wide lock that reserves this executor's uid range (removed on close)."""
+        return self._uid_claim.lock_file
 
     @property
     def uid_range(self) -> range:

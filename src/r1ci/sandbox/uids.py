@@ -28,32 +28,40 @@ class UidClaim:
     base: int
     size: int
     lock_fd: int | None = None
+    lock_file: str | None = None
 
     def contains(self, uid: int) -> bool:
         return self.base <= uid < self.base + self.size
 
     def release(self) -> None:
         if self.lock_fd is not None:
+            if self.lock_file is not None:  # removed while still locked: no one else can hold it now
+                with contextlib.suppress(OSError):
+                    os.unlink(self.lock_file)
             with contextlib.suppress(OSError):
                 os.close(self.lock_fd)
             self.lock_fd = None
 
 
-def _lock(base: int) -> int | None:
-    """flock the file for `base` -> its fd, or None if another live process holds it."""
+def _lock(base: int) -> tuple[int, str] | None:
+    """flock the file for `base` -> (fd, path), or None if another live process holds it."""
     for directory in _LOCK_DIRS:
+        path = os.path.join(directory, f"{base}.lock")
         try:
             os.makedirs(directory, mode=0o755, exist_ok=True)
-            fd = os.open(os.path.join(directory, f"{base}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
         except OSError:
             os.close(fd)
             return None
-    return -1  # nowhere to keep a lock: the random draw alone has to do
+        if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
+            return fd, path
+        os.close(fd)  # its holder removed it as we opened it: that base was just released, try again
+        return _lock(base)
+    return -1, ""  # nowhere to keep a lock: the random draw alone has to do
 
 
 def claim_range(size: int, base: int | None = None, attempts: int = 64) -> UidClaim:
@@ -61,13 +69,18 @@ def claim_range(size: int, base: int | None = None, attempts: int = 64) -> UidCl
     if size > _BLOCK:
         raise ValueError(f"at most {_BLOCK} sandbox slots per executor, got {size}")
     if base is not None:
-        fd = _lock(base)
-        if fd is None:
+        got = _lock(base)
+        if got is None:
             raise ValueError(f"uid_base {base} is in use by another executor on this host; omit uid_base")
-        return UidClaim(base, size, fd if fd >= 0 else None)
+        return _claim(base, size, got)
     for _ in range(attempts):
         candidate = UID_FLOOR + secrets.randbelow(_BLOCKS) * _BLOCK
-        fd = _lock(candidate)
-        if fd is not None:
-            return UidClaim(candidate, size, fd if fd >= 0 else None)
+        got = _lock(candidate)
+        if got is not None:
+            return _claim(candidate, size, got)
     raise RuntimeError("could not claim a free sandbox uid range")
+
+
+def _claim(base: int, size: int, lock: tuple[int, str]) -> UidClaim:
+    fd, path = lock
+    return UidClaim(base, size, fd if fd >= 0 else None, path or None)
