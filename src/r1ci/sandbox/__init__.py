@@ -7,43 +7,53 @@
     ex = get_executor("local" | "http://HOST:PORT" | "sandboxfusion:http://HOST:PORT")
 
 How it runs: a fork server (a long-lived interpreter that imported numpy, sympy, math, itertools,
-collections, re, fractions, ... once) forks one child per execution ahead of need; the child locks
-itself down, runs the snippet like `python -c`, and reports. A pool of `workers` (default: the CPUs
+collections, re, fractions, ... once) keeps one *keeper* process per pool slot, and each keeper forks a
+*runner* per execution ahead of need; the runner locks itself down, waits for its request, runs the
+snippet like `python -c`, and the keeper reports how it ended. A pool of `workers` (default: the CPUs
 available) runs snippets concurrently; `arun` serves asyncio, `r1ci sandbox serve` serves HTTP with
-SandboxFusion's `/run_code` API. `session_id=...` keeps one child (and its variables) alive across
-calls of one trajectory, until it idles out.
+SandboxFusion's `/run_code` API. `session_id=...` keeps one runner (and its variables) alive across
+calls of one trajectory, frozen between calls, until it idles out.
 
-What is covered (each has a test in tests/sandbox/test_hostile.py):
-- Wall-clock timeout: the child and everything it started are killed (status "timeout").
-- CPU time (RLIMIT_CPU), address space (RLIMIT_AS: MemoryError -> status "memory"), number of
-  processes (RLIMIT_NPROC under a per-execution uid: fork bombs are contained), file size
-  (RLIMIT_FSIZE), open files (RLIMIT_NOFILE), core dumps off.
-- Output: each stream keeps `max_output_bytes` and is cut with a marker; the parent drains and
-  discards the rest (memory stays bounded) and kills a snippet that floods past `kill_output_bytes`.
-- No network: the children live in an empty network namespace (no interface, not even loopback),
-  and the in-process guard refuses sockets and name lookups.
-- Files: the whole filesystem is mounted read-only for the child; its working directory (and /tmp,
-  /dev/shm) is a fresh size-capped tmpfs that vanishes with it. The project, the host's /tmp and
-  $HOME stay untouched; $HOME of the caller is not even visible.
-- No inherited secrets: the fork server starts with an allow-listed environment, so e.g. an
-  OPENAI_API_KEY of the caller is not there to leak.
-- No leftovers: each child is pid 1 of its own pid namespace, so when it ends the kernel kills every
-  process it started, daemonised and double-forked ones included. Zombies are reaped, tmpfs freed.
-- Privileges: the child drops to its own unprivileged uid (root's exemptions from rlimits,
-  permissions and signalling do not apply), with no_new_privs and no capabilities.
-- The caller survives anything the snippet does: os.kill of its parent, sys.exit, os._exit,
-  segfaults (ctypes), closing stdout, killing its fork server (which is restarted).
+What is covered (tests in tests/sandbox/test_hostile.py and test_containment.py, each attacking from
+inside and checking from outside):
+- Memory: a per-execution cgroup caps everything the execution's processes hold (heap, forked
+  children, SysV shm, memfd, tmpfs files in /tmp and /dev/shm) at what the warm child holds plus
+  `memory_mb`; the cgroup OOM kill is reported as status "memory", and `max_rss_mb` is the cgroup's peak.
+  RLIMIT_AS still turns a single huge allocation into a clean MemoryError.
+- CPU: the whole execution (every process it forks) gets `cpu_time_s` of CPU, counted by the cgroup
+  (status "timeout"), and a CPU quota (`cpus`); RLIMIT_CPU per process on top.
+- Wall clock: the keeper is pid 1 of the execution's pid namespace; killing it at the deadline makes the
+  kernel kill every process the snippet started (daemons and double forks included). No leftovers:
+  10,000 executions leave no process, cgroup, mount, file or descriptor (`r1ci sandbox bench --leak-check`).
+- A supervisor that trusts nothing the snippet writes: exit code and signal come from the kernel (the
+  argument of the runner's own exit_group, seen through a seccomp user notification, or its wait
+  status), CPU and memory from cgroup counters, all reported by the keeper over a socket the snippet
+  never holds. SIGKILL, SIGSEGV and abort are reported as deaths by those signals. Every message is
+  parsed defensively: a malformed one fails only its own job, never the executor. Per-call limits and
+  timeouts are clamped to the executor's maxima.
+- A minimal filesystem: each execution sees only /usr, the interpreter's prefix and site-packages (all
+  read-only), a minimal /dev (null, zero, full, random, urandom, its own devpts), its own /proc, and a
+  fresh size-capped tmpfs /tmp (its working directory) and /dev/shm. No reference data, homes,
+  checkouts, /sys or host mount table; private SysV IPC with small limits.
+- Isolation between executions: each has its own network namespace (no interface, not even loopback,
+  and no abstract unix sockets shared with another execution or the host), IPC and mount namespace;
+  slots run under uids drawn at random per executor and claimed host-wide, so two executors (DDP ranks,
+  two runs) never share a uid, an RLIMIT_NPROC count or a keyring; `random` and numpy are reseeded.
+- Kernel surface: a seccomp filter refuses new namespaces (no user namespaces), mount, keyrings, ptrace
+  and cross-process memory access, bpf, perf_event_open, io_uring, userfaultfd, module and kexec
+  calls, ...; no_new_privs, no capabilities.
+- Output is capped per stream (`max_output_bytes`, marker), a flood past `kill_output_bytes` is killed;
+  no inherited secrets (allow-listed environment); the caller survives anything the snippet does.
 
 What is not covered:
-- Kernel layers need root (CAP_SYS_ADMIN, CAP_SETUID). Without them (`r1ci sandbox info` shows
-  which are off, and the sandbox warns once) rlimits, the audit-hook guard and process-group /
-  subreaper cleanup remain, and the guard then also refuses fork/exec/kill. That guard is a
-  tripwire, not a wall: code using ctypes calls libc without raising audit events.
-- No seccomp syscall filter, no cgroup memory/CPU accounting (memory is address space, not RSS),
-  and the kernel itself is shared: this is not a VM. Kernel exploits are out of scope.
-- Children of one executor share one network namespace (abstract unix sockets between concurrent
-  snippets are possible) and can read world-readable files of the host (read-only).
-- Sessions re-arm CPU time per turn but keep one address-space limit for their whole life.
+- The kernel is shared: this is not a VM or gVisor, and kernel exploits are out of scope.
+- Kernel layers need root (or, for the cgroup layer, a delegated cgroup v2 subtree). Without them
+  (`r1ci sandbox info` shows each layer and why it is off; the sandbox warns once) the rlimits, the
+  audit-hook guard and process-group/subreaper cleanup remain: a tripwire, not a wall (ctypes calls
+  libc without audit events).
+- A session's end-of-turn report comes from the session's own process, so a snippet can forge its own
+  turn's exit code; the session is frozen as soon as a turn reports, so nothing runs past its turn.
+- Timing side channels, and CPU caches and memory bandwidth shared with other executions, remain.
 """
 
 import importlib
