@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from r1ci.cli import demo, evaluation, rl, sandbox, sft, solve, tasks
+from r1ci.cli import demo, evaluation, experiment, rl, sandbox, sft, solve, tasks
 
 app = typer.Typer(
     name="r1ci",
@@ -19,5 +19,6 @@ app.add_typer(sft.app, name="sft")
 app.add_typer(rl.app, name="rl")
 solve.register(app)
 demo.register(app)
+experiment.register(app)
 
 __all__ = ["app"]

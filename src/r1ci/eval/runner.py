@@ -280,15 +280,19 @@ def evaluate(
     backend: Backend | None = None,
     executor: Any = None,
     on_trajectory: Callable[[Trajectory], None] | None = None,
+    questions: Sequence[Question] | None = None,
 ) -> Path:
     """Run (or finish, with `cfg.resume`) an evaluation; returns the output folder.
 
     `backend` lets a caller evaluate an in-process model (e.g. `HFBackend.from_model` during training);
-    `on_trajectory` is called after each trajectory is safely on disk.
+    `on_trajectory` is called after each trajectory is safely on disk. `questions` replaces the
+    config's task selection (scripted use: a pipeline's own deduplicated question set); the caller
+    must pass the same questions again to resume.
     """
     from r1ci.rollout import run_rollouts
 
-    questions = select_questions(cfg)  # before touching the folder: a bad task name leaves no debris
+    # before touching the folder: a bad task name leaves no debris
+    questions = list(questions) if questions is not None else select_questions(cfg)
     if not questions:
         raise ConfigError("the selection holds no questions; raise --samples-per-task or pick other tasks")
     out = prepare_out_dir(cfg)

@@ -11,7 +11,18 @@ import json
 from pathlib import Path
 
 from r1ci.eval.plots import Plot, new_figure, render_png
-from r1ci.eval.report import ReportPaths, Run, Section, Table, fmt_pct, load_run, write_report
+from r1ci.eval.report import (
+    ReportPaths,
+    Run,
+    Section,
+    Table,
+    fmt_paired,
+    fmt_pct,
+    fmt_pct_ci,
+    load_run,
+    pair_runs,
+    write_report,
+)
 from r1ci.jsonl import read_records
 from r1ci.train.curriculum import potential
 
@@ -42,7 +53,10 @@ def _stage_plot(runs: list[Run]) -> Plot:
     xs = range(len(runs))
     acc = [100 * (r.metrics.get("accuracy") or 0.0) for r in runs]
     code = [100 * (r.metrics.get("code_use_rate") or 0.0) for r in runs]
-    ax.bar([x - 0.2 for x in xs], acc, width=0.4, label="accuracy %")
+    cis = [r.metrics.get("accuracy_ci") or (a / 100, a / 100) for r, a in zip(runs, acc, strict=True)]
+    err = [[a - 100 * lo for a, (lo, _) in zip(acc, cis, strict=True)],
+           [100 * hi - a for a, (_, hi) in zip(acc, cis, strict=True)]]
+    ax.bar([x - 0.2 for x in xs], acc, width=0.4, label="accuracy % (95% CI)", yerr=err, capsize=3)
     ax.bar([x + 0.2 for x in xs], code, width=0.4, label="code-use rate %")
     ax.set_xticks(list(xs), [r.name for r in runs])
     ax.set_ylim(0, 105)
@@ -94,12 +108,17 @@ def write_demo_report(out: Path, timings: dict[str, float]) -> ReportPaths:
     runs = [load_run(out / folder, name) for folder, name in EVAL_STAGES if (out / folder / "trajectories.jsonl").exists()]
     if not runs:
         raise FileNotFoundError(f"no evaluation results under {out}; run the demo first")
-    headline = Section("Headline")
+    headline = Section("Headline", notes=[
+        "Accuracy with its 95% Wilson interval; the change is paired (same questions as the stage before, "
+        "paired-bootstrap 95% interval, exact McNemar p). A change whose interval contains 0 is inside the noise."])
+    rows = []
+    for i, r in enumerate(runs):
+        d = pair_runs(runs[i - 1], r) if i else None
+        change = "–" if d is None else f"{fmt_paired(d)}, p = {d.p_value:.3g}" + ("" if d.significant else " (noise)")
+        rows.append([r.name, fmt_pct_ci(r.metrics.get("accuracy"), r.metrics.get("accuracy_ci")), change,
+                     fmt_pct(r.metrics.get("code_use_rate")), f"{r.metrics.get('mean_code_turns') or 0:.2f}"])
     headline.tables.append(Table(
-        ["stage", "accuracy", "code-use rate", "mean code turns"],
-        [[r.name, fmt_pct(r.metrics.get("accuracy")), fmt_pct(r.metrics.get("code_use_rate")),
-          f"{r.metrics.get('mean_code_turns') or 0:.2f}"] for r in runs],
-    ))
+        ["stage", "accuracy [95% CI]", "change vs previous stage [95% CI]", "code-use rate", "mean code turns"], rows))
     headline.plots.append(_stage_plot(runs))
     return write_report(runs, out, title="r1ci demo: base vs SFT vs RL",
                         lead_sections=[headline, _training_section(out, timings)])

@@ -9,16 +9,34 @@ it changes only the keys it names, and any key of the stage's config can be set,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from r1ci.eval.runner import EvalConfig
     from r1ci.train.estimate import EstimateConfig
     from r1ci.train.grpo_config import GRPOConfig
     from r1ci.train.sft import SFTConfig
     from r1ci.train.synth import SynthConfig
+
+
+def check_stages(checks: Sequence[tuple[str, type[BaseModel], Callable[[], Any]]], what: str) -> None:
+    """Build every (prefix, config class, builder) now; one ConfigError naming each bad key of every stage."""
+    from pydantic import ValidationError
+
+    from r1ci.config import ConfigError, explain
+
+    problems = []
+    for prefix, cls, build in checks:
+        try:
+            build()
+        except ValidationError as exc:
+            problems.append(explain(cls, exc, prefix))
+    if problems:
+        raise ConfigError(f"invalid {what}:\n" + "\n".join(problems))
 
 
 def merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -30,13 +48,15 @@ def merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def eval_stage(*, model: str, tasks: list[str], questions_per_task: int, seed: int, mode: str,
-               max_new_tokens: int, batch_size: int | None, out: Path, resume: bool) -> EvalConfig:
+               max_new_tokens: int, batch_size: int | None, out: Path, resume: bool,
+               stop_at_answer: bool = False) -> EvalConfig:
     """Greedy evaluation on fresh questions of training-split tasks."""
     from r1ci.eval.runner import EvalConfig
 
     return EvalConfig.model_validate({
         "model": model, "suite": "train", "tasks": tasks, "samples_per_task": questions_per_task, "seed": seed,
-        "rollout": {"mode": mode, "max_new_tokens": max_new_tokens, "temperature": 0.0},
+        "rollout": {"mode": mode, "max_new_tokens": max_new_tokens, "temperature": 0.0,
+                    "stop_at_answer": stop_at_answer},
         "batch_size": batch_size, "out": str(out), "resume": resume,
     })
 
