@@ -316,6 +316,14 @@ def solve_penguins_in_a_table(text: str) -> str:
         return answer(max(scope("penguin"), key=lambda x: x[key])["name"])
     if m := re.fullmatch(r"what is the (age|height|weight) of (\w+)\?", q):
         return answer(next(x[m[1]] for x in animals if x["name"].lower() == m[2]))
+    # questions about the names themselves need a little general knowledge, written down here
+    facts = {"which penguin is a female?": "Gwen", "which penguin has a welsh name?": "Gwen",
+             "which penguin has the first name of a famous jazzman?": "Louis",
+             "which penguin shares his first name with a famous painter?": "Vincent"}
+    if q in facts:
+        return answer(facts[q])
+    if m := re.fullmatch(r"what animals are listed in the tables?\?", q):
+        return answer(" and ".join(sorted({x["species"] + "s" for x in animals})))
     if q == "which penguin has the shortest name?":
         return answer(min(scope("penguin"), key=lambda x: len(x["name"]))["name"])
     if m := re.fullmatch(r"what is the number of the column with the (names|ages|heights|weights) .*", q):
