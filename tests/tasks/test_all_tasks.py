@@ -12,24 +12,11 @@ import pytest
 from r1ci import tasks
 from r1ci.tasks.answers import wrap_answer
 from r1ci.tasks.base import Question, Task
+from r1ci.tasks.check import MALFORMED
 
 ALL = tasks.names()
 N = 6
 
-MALFORMED = [
-    "",
-    "I am not sure.",
-    "<<<>>>",
-    "<<<   >>>",
-    "answer: 42",
-    "<<<" + "x" * 300 + ">>>",
-    "<<<" + "9" * 5000 + ">>>",
-    "<<<[[[[(((>>>",
-    "<<<{'a': [1, 2>>>",
-    "<<<\x00\ud800\u202e>>>",
-    "<<<None>>>",
-    "<<<-1e309>>>",
-]
 
 
 def _next_char(c: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from r1ci import tasks
 from r1ci.cli import app
 
 runner = CliRunner()
@@ -108,3 +109,34 @@ def test_export_command_writes_file_and_manifest(tmp_path: Path) -> None:
     assert manifest["seed"] == 5 and manifest["n_per_task"] == 2
     code, out = run("export", "--format", "csv", "--out", str(tmp_path))
     assert code == 2 and "format must be one of" in out
+
+
+def test_check_prints_the_invariants_table_and_fails_on_a_broken_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out = run("check", "--tasks", "gcd,bbh_navigate", "--n", "2", "--no-processes")
+    assert code == 0, out
+    assert re.search(r"│ gcd\s+│ reasoning_gym\s+│ train\s+│ 10/10\s+│ ok\s+│ 0/\d+\s+│ yes\s+│ 10/10\s+│", out), out
+    assert re.search(r"│ bbh_navigate\s+│ bbh\s+│ train\s+│ 10/10\s+│", out)
+    assert "2/2 tasks pass" in out
+    # a user's own task module, found through R1CI_TASK_MODULES, with a checker that accepts anything
+    (tmp_path / "my_broken_tasks.py").write_text(
+        "from r1ci.tasks import Task\n"
+        "from r1ci.tasks.base import Sample, generated_questions\n"
+        "def sample(rng, d):\n"
+        "    return Sample('Say a number.', str(rng.randint(1, 9)))\n"
+        "TASKS = [Task(name='my_broken', source='symbench', check=lambda a, q: True,\n"
+        "              make_questions=generated_questions('my_broken', sample, 1))]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("R1CI_TASK_MODULES", "my_broken_tasks")
+    tasks.reload()
+    try:
+        code, out = run("check", "--tasks", "my_broken", "--n", "2", "--no-processes")
+    finally:
+        monkeypatch.delenv("R1CI_TASK_MODULES")
+        tasks.reload()
+    assert code == 1, out
+    assert "FAIL" in out and "garbage" in out and "0/1 tasks pass" in out
+    code, out = run("check", "--tasks", "gcdd")
+    assert code == 2 and "did you mean gcd" in out

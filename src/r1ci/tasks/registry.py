@@ -45,6 +45,10 @@ _lock = threading.Lock()
 TASK_MODULES_ENV = "R1CI_TASK_MODULES"
 
 
+_from_env: dict[str, tuple[Task, SplitName | None]] = {}
+"""Tasks of the $R1CI_TASK_MODULES modules, found again on every build."""
+
+
 def _load_user_modules() -> None:
     """Import the modules named in $R1CI_TASK_MODULES (comma-separated); each defines `TASKS: list[Task]`
     and optionally `TASK_SPLIT` ("train" default, "test" or None), so CLI commands see a user's tasks."""
@@ -61,10 +65,11 @@ def _load_user_modules() -> None:
             raise TypeError(f"{module_name}.TASKS must be a list of r1ci.tasks.Task objects")
         split = getattr(module, "TASK_SPLIT", "train")
         for task in found:
-            _user.setdefault(task.name, (task, split))
+            _from_env.setdefault(task.name, (task, split))
 
 
 def _build() -> dict[str, Task]:
+    _from_env.clear()
     _load_user_modules()
     out: dict[str, Task] = {}
     for source in SOURCES:
@@ -75,7 +80,7 @@ def _build() -> dict[str, Task]:
                     "task names must be unique across suites"
                 )
             out[task.name] = task
-    for name, (task, _) in _user.items():
+    for name, (task, _) in {**_from_env, **_user}.items():
         if name in out:
             raise ValueError(f"task name {name!r} is already a built-in task; register your task under another name")
         out[name] = task
@@ -160,8 +165,9 @@ def get(name: str) -> Task:
 def assignment(name: str) -> SplitName | None:
     """The task's split under the active split (None: in no split, e.g. an extra task)."""
     the_split = active_split()
-    if name in _user and not the_split.listed(name):
-        return _user[name][1]
+    own = _user.get(name) or _from_env.get(name)
+    if own is not None and not the_split.listed(name):
+        return own[1]
     return the_split.assignment(name)
 
 
