@@ -475,9 +475,15 @@ def solve_path_star(text: str) -> str:
 def solve_power_function(text: str) -> str:
     import re
 
+    from decimal import Decimal
+
     m = re.search(r"Compute (-?[\d.]+)\^(-?\d+)", text)
-    value = float(m[1]) ** int(m[2])
-    return f"{value:.3e}" if value else "0"
+    value = Decimal(repr(float(m[1]) ** int(m[2])))
+    if value.is_zero():
+        return "0"
+    # three significant figures, rounded the way Decimal.quantize does (half to even)
+    rounded = value.quantize(Decimal(1).scaleb(value.adjusted() - 2))
+    return format(rounded, ".2e")
 
 
 def solve_prime_factorization(text: str) -> str:
