@@ -474,7 +474,6 @@ def solve_path_star(text: str) -> str:
 
 def solve_power_function(text: str) -> str:
     import re
-
     from decimal import Decimal
 
     m = re.search(r"Compute (-?[\d.]+)\^(-?\d+)", text)
