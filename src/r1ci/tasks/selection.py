@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from r1ci.tasks import registry
+import r1ci.tasks as registry  # the public API (get, names, assignment), so a patched registry is honoured
 from r1ci.tasks.base import SOURCES
 from r1ci.tasks.splits import SPLITS
 
