@@ -155,10 +155,10 @@ def solve_geometric_shapes(text: str) -> str:
     if "kite" in options and ((abs(sides[0] - sides[1]) < 0.02 * max(sides) and abs(sides[2] - sides[3]) < 0.02 * max(sides))
                               or (abs(sides[1] - sides[2]) < 0.02 * max(sides) and abs(sides[3] - sides[0]) < 0.02 * max(sides))):
         return f"({options['kite']})"
+    if "trapezoid" in options:  # BBH uses the inclusive definition: a rectangle is a trapezoid too
+        return f"({options['trapezoid']})"
     if "rectangle" in options and parallel(p[0], p[1], p[3], p[2]) and parallel(p[1], p[2], p[0], p[3]):
         return f"({options['rectangle']})"
-    if "trapezoid" in options:
-        return f"({options['trapezoid']})"
     return f"({options.get('kite', options.get('rectangle'))})"
 
 

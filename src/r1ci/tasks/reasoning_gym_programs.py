@@ -789,15 +789,16 @@ def solve_calendar_arithmetic(text: str) -> str:
         raise ValueError("no date fits")
 
     ordinal = re.search(r"the (first|second|third|fourth|last) (\w+day) (?:of|in) (\w+) (\d{4})", text)
-    if ordinal:
-        which, weekday, month, year = ordinal.groups()
+    recurs = re.search(r"In (\w+) (\d{4}), if an event recurs on the (first|second|third|fourth|last) (\w+day)", text)
+    if ordinal or recurs:
+        which, weekday, month, year = ordinal.groups() if ordinal else (recurs[3], recurs[4], recurs[1], recurs[2])
         y, m = int(year), months.index(month)
         hits = [d for d in range(1, calendar.monthrange(y, m)[1] + 1) if date(y, m, d).strftime("%A") == weekday]
         k = {"first": 0, "second": 1, "third": 2, "fourth": 3, "last": -1}[which]
         return str(hits[k]) if -len(hits) <= k < len(hits) else "-1"
     first = re.search(r"(?:first day of the year was a|January 1 fell on a|In a year where) (\w+day)", text)
     if first:
-        month, day = stamps[0][1], int(stamps[0][2])
+        month, day = stamps[-1][1], int(stamps[-1][2])  # the asked date ("January 1st" may come first)
         offset = (date(2022, months.index(month), day) - date(2022, 1, 1)).days  # a common year: no year given
         return days[(days.index(first[1]) + offset) % 7]
     offset = re.search(r"in (\d+) days|after a (\d+)-day jump|Count forward (\d+) days", text)

@@ -135,5 +135,6 @@ TASKS = [
         description="Evaluate a gate-level Boolean circuit, or find inputs that set its output.",
         reference_program=reference_program,
         corrupt=corrupt,
+        many_valid_answers=True,
     )
 ]

@@ -184,5 +184,6 @@ TASKS = [
         reference=reference,
         reference_program=reference_program,
         corrupt=corrupt,
+        many_valid_answers=True,
     )
 ]
