@@ -73,6 +73,7 @@ class ChildPlan:
     cgroup_join: list[str] = field(default_factory=list)
     cgroup_limits: dict[str, str] = field(default_factory=dict)
     cgroup_counters: dict[str, str] = field(default_factory=dict)
+    default_limits: dict[str, Any] = field(default_factory=dict)  # the executor's, applied ahead of requests
 
 
 def keeper_main(cmd_fd: int, plan: ChildPlan, release_server: Callable[[], None]) -> NoReturn:
@@ -341,9 +342,20 @@ def _runner_main(plan: ChildPlan, limit_fds: dict[str, int]) -> int:
     base_address_space = current_address_space()
     extra = ("/dev/shm",) if layers.mount_namespace else ()
     hook = guard.make_hook(plan.workdir, deny_processes=not layers.pid_namespace, extra_writable=extra)
+    # Everything that does not depend on the request happens before it, off its latency path: the
+    # executor's default cgroup limits (rewritten only if a request differs), the uid drop (the cgroup
+    # files stay writable through the descriptors opened as root), and the seccomp filter (which the
+    # kernel compiles). Nothing the runner does from here on needs root or a filtered syscall.
+    written = (
+        _write_cgroup_limits(limit_fds, plan.default_limits, plan.cgroup_version)
+        if plan.default_limits
+        else None
+    )
+    if plan.uid is not None:
+        isolation.drop_privileges(plan.uid)  # also sets no_new_privs
+        with contextlib.suppress(OSError):  # again: the uid change cleared it
+            linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     if layers.seccomp:
-        # Before the request, off its latency path (the kernel compiles the filter): nothing the runner
-        # does from here on needs a filtered syscall. no_new_privs first, as seccomp requires.
         from r1ci.sandbox import seccomp
 
         linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
@@ -356,7 +368,22 @@ def _runner_main(plan: ChildPlan, limit_fds: dict[str, int]) -> int:
     if got is None:  # the server shut down without needing this spare
         return 0
     msg, fds = got
-    return _serve_request(msg, fds, plan, limit_fds, base_address_space=base_address_space, hook=hook)
+    return _serve_request(
+        msg, fds, plan, limit_fds, base_address_space=base_address_space, hook=hook, written=written
+    )
+
+
+def _write_cgroup_limits(
+    limit_fds: dict[str, int], limits: dict[str, Any], version: int
+) -> tuple[Any, ...] | None:
+    """Write the execution's cgroup limits -> what was written (None without the cgroup layer)."""
+    if not limit_fds:
+        return None
+    from r1ci.sandbox.cgroups import write_limits
+
+    key = (int(limits["memory_bytes"]), int(limits["nproc"]), float(limits.get("cpus", 1.0)))
+    write_limits(limit_fds, memory_bytes=key[0], pids=key[1], cpus=key[2], version=version)
+    return key
 
 
 def _serve_request(
@@ -367,6 +394,7 @@ def _serve_request(
     *,
     base_address_space: int,
     hook: Callable[[str, tuple[Any, ...]], None],
+    written: tuple[Any, ...] | None = None,
 ) -> int:
     layers, uid = plan.layers, plan.uid
     session = msg["mode"] == "session"
@@ -381,16 +409,9 @@ def _serve_request(
     hint_fd = HINT_FD
 
     limits = msg["limits"]
-    if limit_fds:
-        from r1ci.sandbox.cgroups import write_limits
-
-        write_limits(
-            limit_fds,
-            memory_bytes=int(limits["memory_bytes"]),
-            pids=int(limits["nproc"]),
-            cpus=float(limits.get("cpus", 1.0)),
-            version=plan.cgroup_version,
-        )
+    wanted = (int(limits["memory_bytes"]), int(limits["nproc"]), float(limits.get("cpus", 1.0)))
+    if limit_fds and wanted != written:
+        _write_cgroup_limits(limit_fds, limits, plan.cgroup_version)
     # Nothing but stdio (and a session's control socket) and the hint pipe stays open for the snippet,
     # the cgroup files included.
     linux.close_fds_from(HINT_FD + 1)
@@ -399,10 +420,6 @@ def _serve_request(
         limits, limit_processes=uid is not None, base_address_space=base_address_space, limit_cpu=not session
     )
     _fresh_seeds()
-    if uid is not None:
-        isolation.drop_privileges(uid)
-    with contextlib.suppress(OSError):  # again: the uid change cleared it
-        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
 
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     sys.addaudithook(hook)

@@ -306,7 +306,14 @@ class ForkServer:
 
     def _plan(self, slot: int) -> tuple[child.ChildPlan, Any]:
         uid = self.uid_base + slot if self.layers.unprivileged_uid else None
-        plan = child.ChildPlan(self.layers, uid, None, self.disk_mb, root=self.setup.root)
+        plan = child.ChildPlan(
+            self.layers,
+            uid,
+            None,
+            self.disk_mb,
+            root=self.setup.root,
+            default_limits=self.config.get("limits", {}),
+        )
         cgroup = None
         if self.setup.cgroups is not None:
             cgroup = self.setup.cgroups.slot(slot)

@@ -111,6 +111,7 @@ class LocalExecutor(Executor):
             "hide": list(hide_paths) if hide_paths is not None else [os.path.expanduser("~")],
             "prefork": prefork if prefork is not None else min(16, max(4, 2 * self.workers)),
             "disk_mb": self.limits.disk_mb,
+            "limits": self.limits.to_wire(),
             "slots": slots,
             "workers": self.workers,
         }
