@@ -18,13 +18,12 @@ from r1ci.tasks.base import Question
 
 def solve_basic_arithmetic(text: str) -> str:
     import re
-    from fractions import Fraction
 
     expr = text.strip().splitlines()[-1]
     expr = re.sub(r"(Calculate|Compute|Solve|Evaluate|Find|What is)\s*", "", expr, flags=re.I)
     expr = expr.split("=")[0].strip().rstrip(".?")
-    value = eval(re.sub(r"(\d+)", r"Fraction(\1)", expr), {"Fraction": Fraction})
-    return str(int(value)) if value.denominator == 1 else str(float(value))
+    # the dataset divides with floor division (its divisions are exact except inside nested negations)
+    return str(eval(expr.replace("/", "//")))
 
 
 def solve_chain_sum(text: str) -> str:
@@ -1165,12 +1164,18 @@ def solve_zebra_puzzles(text: str) -> str:
     ordinals = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh"]
 
     def which(phrase: str) -> tuple[int, str]:
+        """The value a phrase names; when two attributes share a value ("Alice" the name, "a child named
+        Alice"), the attribute whose description shares a word with the phrase wins."""
         low = phrase.lower()
-        best = None
-        for a, (_, values) in enumerate(attrs):
+        best, best_key = None, None
+        for a, (label, values) in enumerate(attrs):
+            words = [w for w in re.findall(r"[a-z]{4,}", label.lower())
+                     if w not in ("each", "person", "have", "people", "unique", "different")]
+            hint = sum(bool(re.search(rf"\b{w}\b", low)) for w in words)
             for v in values:
-                if re.search(r"\b" + re.escape(v.lower()), low) and (best is None or len(v) > len(best[1])):
-                    best = (a, v)
+                key = (hint, len(v))
+                if re.search(r"\b" + re.escape(v.lower()), low) and (best_key is None or key > best_key):
+                    best, best_key = (a, v), key
         assert best is not None, f"no value named in {phrase!r}"
         return best
 
@@ -1192,13 +1197,21 @@ def solve_zebra_puzzles(text: str) -> str:
             (r"(.+) is somewhere to the right of (.+)", lambda a, b: a > b),
             (r"There is one house between (.+) and (.+)", lambda a, b: abs(a - b) == 2),
             (r"There are two houses between (.+) and (.+)", lambda a, b: abs(a - b) == 3),
-            (r"(.+) is (.+)", lambda a, b: a == b),
         ]
         for pattern, test in pairs:
             m = re.fullmatch(pattern, c)
             if m:
                 x, y = which(m[1]), which(m[2])
                 return [x, y], lambda pos, x=x, y=y, test=test: test(pos[x], pos[y])
+        # "X is Y": the " is " that leaves a named value on both sides ("The person's child is named Alice is ...")
+        pieces = c.split(" is ")
+        for k in range(1, len(pieces)):
+            left, right = " is ".join(pieces[:k]), " is ".join(pieces[k:])
+            try:
+                x, y = which(left), which(right)
+            except AssertionError:
+                continue
+            return [x, y], lambda pos, x=x, y=y: pos[x] == pos[y]
         raise ValueError(f"cannot read the clue {clue!r}")
 
     parsed = [constraint(c) for c in clues]
