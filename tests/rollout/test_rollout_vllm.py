@@ -138,10 +138,11 @@ def test_grpo_with_vllm_generation_and_weight_sync(tmp_path: Path) -> None:
         "-o", "grpo.questions_per_step=2", "-o", "data.questions_per_task=2", "-o", "logging.report_to=none",
         "-o", "train.save_every=null", "-o", "optim.lr=1e-4",
     ], timeout=1500)
-    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [1, 2]
+    from r1ci.train.metric_sinks import read_metrics
+
+    assert [r["step"] for r in read_metrics(out)] == [1, 2]
     assert (out / "final" / "config.json").exists()
-    assert "sync" in proc.stdout + proc.stderr or rows[-1].get("time/sync_s", 0) >= 0
+    assert "generation.backend" not in proc.stdout  # no config error; the run itself exited 0
 
 
 def _free_port() -> int:
