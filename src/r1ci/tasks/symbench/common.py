@@ -11,9 +11,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from r1ci.paths import symbench_dir
 from r1ci.tasks.base import Checker, Question, Sample, Task, generated_questions, with_instruction
+
+if TYPE_CHECKING:
+    from r1ci.tasks.bbh import AnswerFormat
 
 ReferenceParser = Callable[[Path], list[Sample]]
 """Reads `symbench_dir()` (the dataset_gather folder) and returns the task's reference samples in a stable order."""
@@ -108,3 +112,31 @@ def read_bbh_reference(stem: str, instruction: str) -> ReferenceParser:
         return out
 
     return parse
+
+
+def bbh_derived_task(
+    name: str,
+    sample: Callable[[random.Random, int], Sample],
+    solver: Callable[[str], str],
+    answer_format: AnswerFormat,
+    *,
+    description: str,
+    bbh_stem: str,
+) -> Task:
+    """A SymBench task derived from a BBH one: graded by the BBH answer format, its reference set
+    CodeSteer's copy of `bbh/<bbh_stem>.json`, its reference program the task's own text solver
+    (`solver(problem_text)`, a self-contained module-level function the BBH twin shares)."""
+    from r1ci.tasks.symbench._helpers import program_from
+
+    def reference_program(q: Question) -> str:
+        return program_from([solver], f"{solver.__name__}({problem_text(q)!r})")
+
+    return symbench_task(
+        name,
+        sample,
+        answer_format.matches,
+        description=description,
+        reference=read_bbh_reference(bbh_stem, answer_format.instruction),
+        reference_program=reference_program,
+        corrupt=answer_format.corrupt,
+    )

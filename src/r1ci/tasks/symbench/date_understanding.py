@@ -16,10 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.base import Sample
 from r1ci.tasks.bbh import FORMATS, parse_options
-from r1ci.tasks.symbench._helpers import program_from
-from r1ci.tasks.symbench.common import problem_text, read_bbh_reference, symbench_task
+from r1ci.tasks.symbench.common import bbh_derived_task
 
 NAME = "date_understanding"
 _FORMAT = FORMATS["multiple_choice"]
@@ -258,22 +257,5 @@ def sample(rng: random.Random, difficulty: int) -> Sample:
     return Sample(f"{text}\n\n{_FORMAT.instruction}", gold, {"options": parse_options(text), "date": target.isoformat()})
 
 
-def check(answer: str, q: Question) -> bool:
-    return _FORMAT.matches(answer, q)
-
-
-def reference_program(q: Question) -> str:
-    return program_from([solve_date_understanding], f"solve_date_understanding({problem_text(q)!r})")
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Work out a date (MM/DD/YYYY) relative to a described day; pick the matching option.",
-        reference=read_bbh_reference("date_understanding", _FORMAT.instruction),
-        reference_program=reference_program,
-        corrupt=_FORMAT.corrupt,
-    )
-]
+TASKS = [bbh_derived_task(NAME, sample, solve_date_understanding, _FORMAT, bbh_stem="date_understanding",
+                          description="Work out a date (MM/DD/YYYY) relative to a described day; pick the matching option.")]

@@ -13,10 +13,9 @@ from __future__ import annotations
 import itertools
 import random
 
-from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.base import Sample
 from r1ci.tasks.bbh import FORMATS
-from r1ci.tasks.symbench._helpers import program_from
-from r1ci.tasks.symbench.common import problem_text, read_bbh_reference, symbench_task
+from r1ci.tasks.symbench.common import bbh_derived_task
 
 NAME = "logical_deduction"
 _FORMAT = FORMATS["multiple_choice"]
@@ -190,22 +189,5 @@ def sample(rng: random.Random, difficulty: int) -> Sample:
     return Sample(problem, gold, {"options": parse_options(text), "objects": n, "scenario": scenario})
 
 
-def check(answer: str, q: Question) -> bool:
-    return _FORMAT.matches(answer, q)
-
-
-def reference_program(q: Question) -> str:
-    return program_from([solve_logical_deduction], f"solve_logical_deduction({problem_text(q)!r})")
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Order objects from positional clues and pick the option that must hold.",
-        reference=read_bbh_reference("logical_deduction_seven_objects", _FORMAT.instruction),
-        reference_program=reference_program,
-        corrupt=_FORMAT.corrupt,
-    )
-]
+TASKS = [bbh_derived_task(NAME, sample, solve_logical_deduction, _FORMAT, bbh_stem="logical_deduction_seven_objects",
+                          description="Order objects from positional clues and pick the option that must hold.")]

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import random
 
-from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.base import Sample
 from r1ci.tasks.bbh import FORMATS
-from r1ci.tasks.symbench._helpers import program_from
-from r1ci.tasks.symbench.common import problem_text, read_bbh_reference, symbench_task
+from r1ci.tasks.symbench.common import bbh_derived_task
 
 NAME = "navigation"
 _FORMAT = FORMATS["yes_no"]
@@ -91,22 +90,5 @@ def sample(rng: random.Random, difficulty: int) -> Sample:
     return Sample(problem, answer, {"instructions": len(sentences)})
 
 
-def check(answer: str, q: Question) -> bool:
-    return _FORMAT.matches(answer, q)
-
-
-def reference_program(q: Question) -> str:
-    return program_from([solve_navigation], f"solve_navigation({problem_text(q)!r})")
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Follow step and turn instructions; say whether they lead back to the start.",
-        reference=read_bbh_reference("navigate", _FORMAT.instruction),
-        reference_program=reference_program,
-        corrupt=_FORMAT.corrupt,
-    )
-]
+TASKS = [bbh_derived_task(NAME, sample, solve_navigation, _FORMAT, bbh_stem="navigate",
+                          description="Follow step and turn instructions; say whether they lead back to the start.")]

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import random
 
-from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.base import Sample
 from r1ci.tasks.bbh import FORMATS
-from r1ci.tasks.symbench._helpers import program_from
-from r1ci.tasks.symbench.common import problem_text, read_bbh_reference, symbench_task
+from r1ci.tasks.symbench.common import bbh_derived_task
 
 NAME = "web_of_lies"
 _FORMAT = FORMATS["yes_no"]
@@ -50,22 +49,5 @@ def sample(rng: random.Random, difficulty: int) -> Sample:
     return Sample(problem, solve_web_of_lies(problem), {"people": size})
 
 
-def check(answer: str, q: Question) -> bool:
-    return _FORMAT.matches(answer, q)
-
-
-def reference_program(q: Question) -> str:
-    return program_from([solve_web_of_lies], f"solve_web_of_lies({problem_text(q)!r})")
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Follow a chain of people vouching for each other; does the asked one tell the truth?",
-        reference=read_bbh_reference("web_of_lies", _FORMAT.instruction),
-        reference_program=reference_program,
-        corrupt=_FORMAT.corrupt,
-    )
-]
+TASKS = [bbh_derived_task(NAME, sample, solve_web_of_lies, _FORMAT, bbh_stem="web_of_lies",
+                          description="Follow a chain of people vouching for each other; does the asked one tell the truth?")]
