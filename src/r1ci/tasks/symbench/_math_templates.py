@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1ci.tasks.base import Question, Sample
+from r1ci.tasks.base import Question, Sample, Task
 from r1ci.tasks.symbench._helpers import first_rejected, run_solution, solution_program
 from r1ci.tasks.symbench._math_answers import boxed, math_answer_matches, parse_math
+from r1ci.tasks.symbench.common import symbench_task
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,27 @@ def make_reference(category: str) -> Callable[[Path], list[Sample]]:
         return out
 
     return reference
+
+
+def math_task(
+    name: str,
+    templates: list[MathTemplate],
+    instruction: str,
+    *,
+    rel: float,
+    exact_integers: bool,
+    math_category: str,
+    description: str,
+) -> Task:
+    """A template-driven math task: `rel`/`exact_integers` set how close a decimal must come (see
+    `math_answer_matches`); the MATH training split's `math_category` is the reference set."""
+    check = make_check(rel=rel, exact_integers=exact_integers)
+    return symbench_task(
+        name,
+        make_sample(templates, instruction),
+        check,
+        description=description,
+        reference=make_reference(math_category),
+        reference_program=reference_program,
+        corrupt=make_corrupt(check),
+    )

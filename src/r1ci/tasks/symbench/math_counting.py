@@ -11,15 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from r1ci.tasks.symbench._math_templates import (
-    MathTemplate,
-    make_check,
-    make_corrupt,
-    make_reference,
-    make_sample,
-    reference_program,
-)
-from r1ci.tasks.symbench.common import symbench_task
+from r1ci.tasks.symbench._math_templates import MathTemplate, math_task
 
 NAME = "math_counting"
 _WORDS = {1: ["BOOK", "LEVEL", "APPLE", "EERIE"], 2: ["BANANA", "LETTER", "PEPPER", "COFFEE", "TATTOO"],
@@ -141,16 +133,5 @@ TEMPLATES = [
 INSTRUCTION = ("Give the exact answer: an integer, or a fraction in lowest terms such as <<<3/8>>> for a "
                "probability. Return your answer with the format <<<answer>>>.")
 
-check = make_check(rel=5e-6, exact_integers=True)
-
-TASKS = [
-    symbench_task(
-        NAME,
-        make_sample(TEMPLATES, INSTRUCTION),
-        check,
-        description="Counting and probability questions with exact integer or fraction answers.",
-        reference=make_reference("counting_and_probability"),
-        reference_program=reference_program,
-        corrupt=make_corrupt(check),
-    )
-]
+TASKS = [math_task(NAME, TEMPLATES, INSTRUCTION, rel=5e-6, exact_integers=True, math_category="counting_and_probability",
+                   description="Counting and probability questions with exact integer or fraction answers.")]

@@ -12,15 +12,7 @@ import math
 import random
 from typing import Any
 
-from r1ci.tasks.symbench._math_templates import (
-    MathTemplate,
-    make_check,
-    make_corrupt,
-    make_reference,
-    make_sample,
-    reference_program,
-)
-from r1ci.tasks.symbench.common import symbench_task
+from r1ci.tasks.symbench._math_templates import MathTemplate, math_task
 
 NAME = "math_geometry"
 
@@ -171,16 +163,5 @@ INSTRUCTION = ("Give an exact value (for example 7/2, 3*sqrt(2) or 25*pi/4) or a
                "decimal places; angles are in degrees and points are written (x, y). Return your answer with the "
                "format <<<answer>>>.")
 
-check = make_check(rel=1e-4, exact_integers=False)
-
-TASKS = [
-    symbench_task(
-        NAME,
-        make_sample(TEMPLATES, INSTRUCTION),
-        check,
-        description="Numeric geometry: coordinates, areas, distances, volumes and angles.",
-        reference=make_reference("geometry"),
-        reference_program=reference_program,
-        corrupt=make_corrupt(check),
-    )
-]
+TASKS = [math_task(NAME, TEMPLATES, INSTRUCTION, rel=1e-4, exact_integers=False, math_category="geometry",
+                   description="Numeric geometry: coordinates, areas, distances, volumes and angles.")]
