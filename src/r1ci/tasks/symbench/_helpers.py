@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from r1ci.tasks.base import Question
+from r1ci.tasks.base import Question, Sample
 
 MAX_CELLS = 5000
 """No puzzle answer here has more cells than this; longer answers are rejected before parsing."""
@@ -262,6 +262,27 @@ def sample_dirs(folder: Path) -> list[Path]:
         )
     found = [p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"sample(_\d+)+", p.name)]
     return sorted(found, key=lambda p: tuple(int(x) for x in re.findall(r"\d+", p.name)))
+
+
+def published_samples(folder_name: str, make: Callable[[Path, str, Any], Sample]) -> Callable[[Path], list[Sample]]:
+    """A reference parser: `make(sample_folder, question_text, solution)` for each published
+    `sample_<i>` folder of `root/folder_name`, in numeric order (see `sample_dirs`)."""
+
+    def parse(root: Path) -> list[Sample]:
+        return [make(d, *read_sample(d)) for d in sample_dirs(root / folder_name)]
+
+    return parse
+
+
+def metadata_program(
+    entry: Callable[..., Any], *keys: str, helpers: Iterable[Callable[..., Any]] = ()
+) -> Callable[[Question], str]:
+    """A reference program that prints `entry({key: q.metadata[key] for key in keys})` (see `program`)."""
+
+    def reference_program(q: Question) -> str:
+        return program(entry, {k: q.metadata[k] for k in keys}, helpers=helpers)
+
+    return reference_program
 
 
 def first_rejected(

@@ -11,14 +11,14 @@ import random
 import re
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     MAX_ANSWER_CHARS,
     first_rejected,
-    program,
-    read_sample,
-    sample_dirs,
+    metadata_program,
+    published_samples,
 )
 from r1ci.tasks.symbench.common import symbench_task
 
@@ -189,17 +189,15 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, variants)
 
 
-def reference_program(q: Question) -> str:
-    return program(find_expression, {"numbers": q.metadata["numbers"], "target": q.metadata["target"]})
+reference_program = metadata_program(find_expression, "numbers", "target")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "combinatorial_calculation"):
-        problem, sol = read_sample(d)
-        data = {"numbers": sol["numbers"], "target": sol["target"]}
-        out.append(Sample(problem, "[" + ", ".join(sol["solution"]) + "]", data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    data = {"numbers": sol["numbers"], "target": sol["target"]}
+    return Sample(problem, "[" + ", ".join(sol["solution"]) + "]", data)
+
+
+reference = published_samples("combinatorial_calculation", _from_published)
 
 
 TASKS = [

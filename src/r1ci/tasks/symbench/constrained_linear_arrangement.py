@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, parse_items, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    parse_items,
+    program,
+    published_samples,
+)
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "constrained_linear_arrangement"
@@ -151,13 +157,12 @@ def reference_program(q: Question) -> str:
     return program(deduce_cards, data, helpers=[round_result, consistent])
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "constrained_linear_arrangement"):
-        problem, sol = read_sample(d)
-        data = {"game": sol["game_type"], "moves": sol["player_moves"], "results": sol["results"]}
-        out.append(Sample(problem, ",".join(sol["solution"]), data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    data = {"game": sol["game_type"], "moves": sol["player_moves"], "results": sol["results"]}
+    return Sample(problem, ",".join(sol["solution"]), data)
+
+
+reference = published_samples("constrained_linear_arrangement", _from_published)
 
 
 TASKS = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, parse_int_list, program
+from r1ci.tasks.symbench._helpers import first_rejected, metadata_program, parse_int_list
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "knapsack"
@@ -78,8 +78,7 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, [*drops, *adds])
 
 
-def reference_program(q: Question) -> str:
-    return program(solve_knapsack, {k: q.metadata[k] for k in ("weights", "values", "capacity")})
+reference_program = metadata_program(solve_knapsack, "weights", "values", "capacity")
 
 
 TASKS = [

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     MAX_ANSWER_CHARS,
     first_rejected,
-    program,
-    read_sample,
-    sample_dirs,
+    metadata_program,
+    published_samples,
 )
 from r1ci.tasks.symbench.common import symbench_task
 
@@ -133,18 +133,16 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, ["\n".join(",".join(r) for r in g) for g in (changed, swapped)])
 
 
-def reference_program(q: Question) -> str:
-    return program(solve_letter_grid, {"grid": q.metadata["grid"], "letters": q.metadata["letters"]})
+reference_program = metadata_program(solve_letter_grid, "grid", "letters")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "letter_logic_diagram"):
-        problem, sol = read_sample(d)
-        n = len(sol["grid"])
-        data = {"grid": sol["grid"], "letters": [chr(ord("a") + i) for i in range(n)]}
-        out.append(Sample(problem, "\n".join(",".join(row) for row in sol["solution"]), data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    n = len(sol["grid"])
+    data = {"grid": sol["grid"], "letters": [chr(ord("a") + i) for i in range(n)]}
+    return Sample(problem, "\n".join(",".join(row) for row in sol["solution"]), data)
+
+
+reference = published_samples("letter_logic_diagram", _from_published)
 
 
 TASKS = [

@@ -11,6 +11,7 @@ import random
 import re
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
@@ -18,8 +19,7 @@ from r1ci.tasks.symbench._helpers import (
     parse_items,
     parse_number,
     program,
-    read_sample,
-    sample_dirs,
+    published_samples,
 )
 from r1ci.tasks.symbench.common import symbench_task
 
@@ -186,19 +186,18 @@ def parse_relation(text: str) -> Relation:
     raise ValueError(f"unrecognised relation {text!r}")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "logical_equation"):
-        problem, sol = read_sample(d)
-        header = re.search(r"There are \d+ letters ([A-Z, ]+), each representing one of the numbers ([\d, ]+)\.", problem)
-        if header is None:
-            raise ValueError(f"{d}: letters/numbers header not found")
-        letters = header.group(1).split(", ")
-        numbers = [int(x) for x in header.group(2).split(", ")]
-        relations = [parse_relation(line) for line in re.findall(r"^\d+\. (.*)$", problem, re.M)]
-        data = {"letters": letters, "numbers": numbers, "relations": relations}
-        out.append(Sample(problem, json.dumps(sol), data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    header = re.search(r"There are \d+ letters ([A-Z, ]+), each representing one of the numbers ([\d, ]+)\.", problem)
+    if header is None:
+        raise ValueError(f"{d}: letters/numbers header not found")
+    letters = header.group(1).split(", ")
+    numbers = [int(x) for x in header.group(2).split(", ")]
+    relations = [parse_relation(line) for line in re.findall(r"^\d+\. (.*)$", problem, re.M)]
+    data = {"letters": letters, "numbers": numbers, "relations": relations}
+    return Sample(problem, json.dumps(sol), data)
+
+
+reference = published_samples("logical_equation", _from_published)
 
 
 TASKS = [

@@ -15,6 +15,7 @@ import random
 import re
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
@@ -22,8 +23,7 @@ from r1ci.tasks.symbench._helpers import (
     numbers_close,
     parse_number,
     program,
-    read_sample,
-    sample_dirs,
+    published_samples,
 )
 from r1ci.tasks.symbench.common import symbench_task
 
@@ -191,21 +191,20 @@ def _parse_definition(text: str) -> list:
     raise ValueError(f"unrecognised operator definition {text!r}")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "new_operator_dataset"):
-        problem, sol = read_sample(d)
-        m = re.search(r"Calculate (.*)\.\s*$", problem, re.M)
-        if m is None:
-            raise ValueError(f"{d}: expression not found")
-        ops = {s: _parse_definition(t) for s, t in sol["operator_definitions"].items()}
-        data = {"ops": ops, "expr": m.group(1).strip()}
-        gold = Fraction(str(sol["solution"]))
-        ours = parse_number(evaluate_new_ops(data))
-        data["solver_agrees"] = ours is not None and numbers_close(ours, gold, rel=1e-4, abs_tol=1e-4)
-        answer = str(int(gold)) if gold.denominator == 1 else repr(sol["solution"])
-        out.append(Sample(problem, answer, data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    m = re.search(r"Calculate (.*)\.\s*$", problem, re.M)
+    if m is None:
+        raise ValueError(f"{d}: expression not found")
+    ops = {s: _parse_definition(t) for s, t in sol["operator_definitions"].items()}
+    data = {"ops": ops, "expr": m.group(1).strip()}
+    gold = Fraction(str(sol["solution"]))
+    ours = parse_number(evaluate_new_ops(data))
+    data["solver_agrees"] = ours is not None and numbers_close(ours, gold, rel=1e-4, abs_tol=1e-4)
+    answer = str(int(gold)) if gold.denominator == 1 else repr(sol["solution"])
+    return Sample(problem, answer, data)
+
+
+reference = published_samples("new_operator_dataset", _from_published)
 
 
 TASKS = [

@@ -10,9 +10,15 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, parse_int_list, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    metadata_program,
+    parse_int_list,
+    published_samples,
+)
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "pattern_recognition"
@@ -86,18 +92,16 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, [f"[{r}, {c + 1}]", f"[{r - 1}, {c}]", f"[{c}, {r + 1}]"])
 
 
-def reference_program(q: Question) -> str:
-    return program(find_square, {"grid": q.metadata["grid"]}, helpers=[largest_squares])
+reference_program = metadata_program(find_square, "grid", helpers=[largest_squares])
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "pattern_recognition"):
-        problem, sol = read_sample(d)
-        body = problem.split("If the matrix is", 1)[1].split("Please provide", 1)[0]
-        grid = [line.split() for line in body.strip().splitlines()]
-        out.append(Sample(problem, f"[{sol['row']}, {sol['column']}]", {"grid": grid}))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    body = problem.split("If the matrix is", 1)[1].split("Please provide", 1)[0]
+    grid = [line.split() for line in body.strip().splitlines()]
+    return Sample(problem, f"[{sol['row']}, {sol['column']}]", {"grid": grid})
+
+
+reference = published_samples("pattern_recognition", _from_published)
 
 
 TASKS = [

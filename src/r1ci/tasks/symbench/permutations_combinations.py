@@ -11,9 +11,15 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, parse_items, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    parse_items,
+    program,
+    published_samples,
+)
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "permutations_combinations"
@@ -172,14 +178,13 @@ def parse_constraint(text: str) -> Constraint:
     raise ValueError(f"unrecognised constraint {text!r}")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "permutations_and_combinations"):
-        problem, sol = read_sample(d)
-        constraints = [parse_constraint(line.split(". ", 1)[1]) for line in sol["constraints_text"].splitlines()]
-        data = {"items": sol["items"], "constraints": constraints}
-        out.append(Sample(problem, json.dumps(sol["correct_solution"]), data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    constraints = [parse_constraint(line.split(". ", 1)[1]) for line in sol["constraints_text"].splitlines()]
+    data = {"items": sol["items"], "constraints": constraints}
+    return Sample(problem, json.dumps(sol["correct_solution"]), data)
+
+
+reference = published_samples("permutations_and_combinations", _from_published)
 
 
 TASKS = [

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, parse_number, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    metadata_program,
+    parse_number,
+    published_samples,
+)
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "statistical_counting"
@@ -77,17 +83,15 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, [str(int(gold) + 1)])
 
 
-def reference_program(q: Question) -> str:
-    return program(score_runs, {"sequence": q.metadata["sequence"], "rules": q.metadata["rules"]})
+reference_program = metadata_program(score_runs, "sequence", "rules")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "statistical_counting_dataset"):
-        problem, sol = read_sample(d)
-        data = {"sequence": sol["sequence"], "rules": sol["rules"]}
-        out.append(Sample(problem, str(sol["solution"]), data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    data = {"sequence": sol["sequence"], "rules": sol["rules"]}
+    return Sample(problem, str(sol["solution"]), data)
+
+
+reference = published_samples("statistical_counting_dataset", _from_published)
 
 
 TASKS = [

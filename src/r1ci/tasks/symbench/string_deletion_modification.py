@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, program, read_sample, sample_dirs, strip_wrapping
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    metadata_program,
+    published_samples,
+    strip_wrapping,
+)
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "string_deletion_modification"
@@ -206,20 +211,18 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, [gold[:-1], gold + gold[-1], q.metadata["string"], "a" + gold])
 
 
-def reference_program(q: Question) -> str:
-    return program(run_rules, {"string": q.metadata["string"], "rules": q.metadata["rules"]}, helpers=[apply_rule])
+reference_program = metadata_program(run_rules, "string", "rules", helpers=[apply_rule])
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "string_deletion_and_modification"):
-        problem, sol = read_sample(d)
-        unknown = [t for t in sol["selected_rules"] if t not in PUBLISHED_RULES]
-        if unknown:
-            raise ValueError(f"{d}: rule text(s) without a spec: {unknown}; add them to PUBLISHED_RULES")
-        rules = [PUBLISHED_RULES[t] for t in sol["selected_rules"]]
-        out.append(Sample(problem, sol["final_string"], {"string": sol["initial_string"], "rules": rules}))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    unknown = [t for t in sol["selected_rules"] if t not in PUBLISHED_RULES]
+    if unknown:
+        raise ValueError(f"{d}: rule text(s) without a spec: {unknown}; add them to PUBLISHED_RULES")
+    rules = [PUBLISHED_RULES[t] for t in sol["selected_rules"]]
+    return Sample(problem, sol["final_string"], {"string": sol["initial_string"], "rules": rules})
+
+
+reference = published_samples("string_deletion_and_modification", _from_published)
 
 
 TASKS = [

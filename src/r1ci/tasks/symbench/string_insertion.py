@@ -11,9 +11,15 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, program, read_sample, sample_dirs, strip_wrapping
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    metadata_program,
+    published_samples,
+    strip_wrapping,
+)
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "string_insertion"
@@ -90,20 +96,18 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, [s, gold[:-1], gold + gold[-1], gold[1:]])
 
 
-def reference_program(q: Question) -> str:
-    return program(solve_string_insertion, {"string": q.metadata["string"], "rules": q.metadata["rules"]})
+reference_program = metadata_program(solve_string_insertion, "string", "rules")
 
 
 _RULE_RE = re.compile(r"substring (\w+) in the string, insert the character (\w)")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "string_insertion"):
-        problem, sol = read_sample(d)
-        rules = [[p, c] for p, c in _RULE_RE.findall(problem)]
-        out.append(Sample(problem, sol["modified_string"], {"string": sol["original_string"], "rules": rules}))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    rules = [[p, c] for p, c in _RULE_RE.findall(problem)]
+    return Sample(problem, sol["modified_string"], {"string": sol["original_string"], "rules": rules})
+
+
+reference = published_samples("string_insertion", _from_published)
 
 
 TASKS = [

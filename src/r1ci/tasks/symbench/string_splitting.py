@@ -11,9 +11,15 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, parse_int_list, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    parse_int_list,
+    program,
+    published_samples,
+)
 from r1ci.tasks.symbench._rewriting import run_methods
 from r1ci.tasks.symbench.common import symbench_task
 
@@ -101,17 +107,16 @@ def reference_program(q: Question) -> str:
 _INITIAL_RE = re.compile(r"there are (\d+) units of Machine A, (\d+) units of Machine B, and (\d+) units of Machine C")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "string_splitting"):
-        problem, sol = read_sample(d)
-        m = _INITIAL_RE.search(problem)
-        if m is None:
-            raise ValueError(f"{d}: initial machine counts not found in the question")
-        initial = dict(zip("ABC", map(int, m.groups()), strict=True))
-        data = {"initial": initial, "methods": PUBLISHED_METHODS, "order": ORDER, "mode": "once"}
-        out.append(Sample(problem, json.dumps([int(x) for x in sol["expected_answer"]]), data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    m = _INITIAL_RE.search(problem)
+    if m is None:
+        raise ValueError(f"{d}: initial machine counts not found in the question")
+    initial = dict(zip("ABC", map(int, m.groups()), strict=True))
+    data = {"initial": initial, "methods": PUBLISHED_METHODS, "order": ORDER, "mode": "once"}
+    return Sample(problem, json.dumps([int(x) for x in sol["expected_answer"]]), data)
+
+
+reference = published_samples("string_splitting", _from_published)
 
 
 TASKS = [

@@ -10,9 +10,15 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, parse_int_list, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    metadata_program,
+    parse_int_list,
+    published_samples,
+)
 from r1ci.tasks.symbench._rewriting import run_methods, tiered_method
 from r1ci.tasks.symbench.common import symbench_task
 
@@ -78,21 +84,19 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, (str(v) for v in bumped))
 
 
-def reference_program(q: Question) -> str:
-    return program(run_methods, {k: q.metadata[k] for k in ("initial", "methods", "order", "mode")})
+reference_program = metadata_program(run_methods, "initial", "methods", "order", "mode")
 
 
 _COUNTS_RE = re.compile(r"we now have (\d+) \[A\], (\d+) \[B\], and (\d+) \[C\]")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "string_synthesis"):
-        problem, sol = read_sample(d)
-        initial = {"[A]": sol["A_count"], "[B]": sol["B_count"], "[C]": sol["C_count"]}
-        data = {"initial": initial, "methods": PUBLISHED_METHODS, "order": BLOCKS, "mode": "max"}
-        out.append(Sample(problem, " ".join(str(n) for n in sol["final_counts"]), data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    initial = {"[A]": sol["A_count"], "[B]": sol["B_count"], "[C]": sol["C_count"]}
+    data = {"initial": initial, "methods": PUBLISHED_METHODS, "order": BLOCKS, "mode": "max"}
+    return Sample(problem, " ".join(str(n) for n in sol["final_counts"]), data)
+
+
+reference = published_samples("string_synthesis", _from_published)
 
 
 TASKS = [

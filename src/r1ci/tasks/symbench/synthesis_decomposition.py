@@ -11,9 +11,15 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, parse_int_list, program, read_sample, sample_dirs
+from r1ci.tasks.symbench._helpers import (
+    first_rejected,
+    metadata_program,
+    parse_int_list,
+    published_samples,
+)
 from r1ci.tasks.symbench._rewriting import run_methods, tiered_method
 from r1ci.tasks.symbench.common import symbench_task
 
@@ -88,8 +94,7 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, (json.dumps(v) for v in bumped))
 
 
-def reference_program(q: Question) -> str:
-    return program(run_methods, {k: q.metadata[k] for k in ("initial", "methods", "order", "mode")})
+reference_program = metadata_program(run_methods, "initial", "methods", "order", "mode")
 
 
 _METHOD_RE = re.compile(r"^Method \d+: (.*?) can be exchanged for (.*?), and this", re.M)
@@ -97,24 +102,23 @@ _AMOUNT_RE = re.compile(r"(\d+) units? of (?:crop|product) (\w)")
 _FIELDS_RE = re.compile(r"as a list showing \[([^\]]*)\]")
 
 
-def reference(root: Path) -> list[Sample]:
-    out = []
-    for d in sample_dirs(root / "synthesis_decomposition_dataset"):
-        problem, sol = read_sample(d)
-        methods = [
-            [{k: int(n) for n, k in _AMOUNT_RE.findall(lhs)}, {k: int(n) for n, k in _AMOUNT_RE.findall(rhs)}]
-            for lhs, rhs in _METHOD_RE.findall(problem)
-        ]
-        fields = _FIELDS_RE.search(problem)
-        if not methods or fields is None:
-            raise ValueError(f"{d}: methods or answer fields not found in the question")
-        order = [f.strip().split("_")[-1] for f in fields.group(1).split(",")]
-        full = [int(x) for x in sol["solution"]["answer"]]
-        gold = [full[_ALL.index(k)] for k in order]
-        data = {"initial": sol["initial_state"], "methods": methods, "order": order, "mode": "once",
-                "full_answer": full}
-        out.append(Sample(problem, json.dumps(gold), data))
-    return out
+def _from_published(d: Path, problem: str, sol: Any) -> Sample:
+    methods = [
+        [{k: int(n) for n, k in _AMOUNT_RE.findall(lhs)}, {k: int(n) for n, k in _AMOUNT_RE.findall(rhs)}]
+        for lhs, rhs in _METHOD_RE.findall(problem)
+    ]
+    fields = _FIELDS_RE.search(problem)
+    if not methods or fields is None:
+        raise ValueError(f"{d}: methods or answer fields not found in the question")
+    order = [f.strip().split("_")[-1] for f in fields.group(1).split(",")]
+    full = [int(x) for x in sol["solution"]["answer"]]
+    gold = [full[_ALL.index(k)] for k in order]
+    data = {"initial": sol["initial_state"], "methods": methods, "order": order, "mode": "once",
+            "full_answer": full}
+    return Sample(problem, json.dumps(gold), data)
+
+
+reference = published_samples("synthesis_decomposition_dataset", _from_published)
 
 
 TASKS = [
