@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from r1ci.sandbox.isolation import proc_stats
 from r1ci.sandbox.local import LocalExecutor, default_workers
 
 SNIPPETS: dict[str, str] = {
@@ -158,17 +159,12 @@ def run_benchmark(n: int = 200, workers: int | None = None, subprocess_baseline:
 def _proc_table() -> dict[int, tuple[int, str, int]]:
     """pid -> (ppid, state, uid) for every process."""
     table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for pid, rest in proc_stats():
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-            uid = os.stat(f"/proc/{name}").st_uid
+            uid = os.stat(f"/proc/{pid}").st_uid
         except OSError:
             continue
-        rest = stat[stat.rfind(b")") + 2 :].split()
-        table[int(name)] = (int(rest[1]), rest[0].decode(), uid)
+        table[pid] = (int(rest[1]), rest[0].decode(), uid)
     return table
 
 

@@ -79,6 +79,26 @@ class Usage:
     oom_kills: int = 0
 
 
+_Counterparts = tuple[tuple[str, str] | None, tuple[str, str] | None]
+"""(controller, file) of one cgroup file in v1 and its v2 counterpart; None where that version has none."""
+
+_COUNTER_FILES: dict[str, _Counterparts] = {
+    "peak": (("memory", "memory.max_usage_in_bytes"), ("memory", "memory.peak")),
+    "failcnt": (("memory", "memory.failcnt"), None),
+    "oom": (("memory", "memory.oom_control"), ("memory", "memory.events")),
+    "cpu": (("cpuacct", "cpuacct.usage"), ("cpu", "cpu.stat")),
+}
+_LIMIT_FILES: dict[str, _Counterparts] = {
+    "usage": (("memory", "memory.usage_in_bytes"), ("memory", "memory.current")),
+    "memory": (("memory", "memory.limit_in_bytes"), ("memory", "memory.max")),
+    "memsw": (("memory", "memory.memsw.limit_in_bytes"), ("memory", "memory.swap.max")),
+    "peak": (("memory", "memory.max_usage_in_bytes"), None),
+    "pids": (("pids", "pids.max"), ("pids", "pids.max")),
+    "quota": (("cpu", "cpu.cfs_quota_us"), ("cpu", "cpu.max")),
+    "cpu_reset": (("cpuacct", "cpuacct.usage"), None),
+}
+
+
 @dataclass
 class Slot:
     """The cgroup(s) of one pool slot, as the fork server sees them. `dirs`: controller -> directory
@@ -165,42 +185,15 @@ class Slot:
 
     def counter_paths(self) -> dict[str, str]:
         """Files the slot's keeper holds open to reset and read the counters of each execution."""
-        if self.version == 1:
-            names = {
-                "peak": ("memory", "memory.max_usage_in_bytes"),
-                "failcnt": ("memory", "memory.failcnt"),
-                "oom": ("memory", "memory.oom_control"),
-                "cpu": ("cpuacct", "cpuacct.usage"),
-            }
-        else:
-            names = {
-                "peak": ("memory", "memory.peak"),
-                "oom": ("memory", "memory.events"),
-                "cpu": ("cpu", "cpu.stat"),
-            }
-        return {key: self._p(ctrl, name) for key, (ctrl, name) in names.items()}
+        return self._version_paths(_COUNTER_FILES)
 
     def limit_paths(self) -> dict[str, str]:
         """Files the child writes its per-execution limits to (opened before it pivots away from /sys)."""
-        if self.version == 1:
-            names = {
-                "usage": ("memory", "memory.usage_in_bytes"),
-                "memory": ("memory", "memory.limit_in_bytes"),
-                "memsw": ("memory", "memory.memsw.limit_in_bytes"),
-                "peak": ("memory", "memory.max_usage_in_bytes"),
-                "pids": ("pids", "pids.max"),
-                "quota": ("cpu", "cpu.cfs_quota_us"),
-                "cpu_reset": ("cpuacct", "cpuacct.usage"),
-            }
-        else:
-            names = {
-                "usage": ("memory", "memory.current"),
-                "memory": ("memory", "memory.max"),
-                "memsw": ("memory", "memory.swap.max"),
-                "pids": ("pids", "pids.max"),
-                "quota": ("cpu", "cpu.max"),
-            }
-        return {key: self._p(ctrl, name) for key, (ctrl, name) in names.items()}
+        return self._version_paths(_LIMIT_FILES)
+
+    def _version_paths(self, table: dict[str, _Counterparts]) -> dict[str, str]:
+        files = ((key, pair[self.version - 1]) for key, pair in table.items())
+        return {key: self._p(*file) for key, file in files if file is not None}
 
 
 @dataclass

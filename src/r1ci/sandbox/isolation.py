@@ -35,6 +35,7 @@ import os
 import shutil
 import signal
 import stat
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -519,9 +520,8 @@ def sweep_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def children_of(ppid: int) -> list[int]:
-    """Pids whose parent is `ppid` (from /proc; used to find orphans adopted by the subreaper)."""
-    found = []
+def proc_stats() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, the fields of /proc/<pid>/stat after the command name) for every process still there."""
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -531,10 +531,12 @@ def children_of(ppid: int) -> list[int]:
         except OSError:
             continue
         # The command name may contain spaces and parentheses: fields start after the last ')'.
-        rest = data[data.rfind(b")") + 2 :].split()
-        if len(rest) > 1 and int(rest[1]) == ppid:
-            found.append(int(name))
-    return found
+        yield int(name), data[data.rfind(b")") + 2 :].split()
+
+
+def children_of(ppid: int) -> list[int]:
+    """Pids whose parent is `ppid` (from /proc; used to find orphans adopted by the subreaper)."""
+    return [pid for pid, rest in proc_stats() if len(rest) > 1 and int(rest[1]) == ppid]
 
 
 def child_environment(workdir: str) -> dict[str, str]:
