@@ -320,6 +320,15 @@ def read_question_folder(folder: Path) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def group_dirs(folder: Path, first_number: int) -> list[Path]:
+    """Sub-folders of a published set ordered by the numbers in their names: the `_`-separated fields
+    from index `first_number` on (`BoxLift_3_5` with 1 -> [3, 5]); a missing folder is an error."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"SymBench reference folder {folder} not found; set R1CI_DATA_DIR")
+    found = [p for p in folder.iterdir() if p.is_dir()]
+    return sorted(found, key=lambda p: [int(x) for x in p.name.split("_")[first_number:]])
+
+
 def numbered_dirs(folder: Path, prefix: str) -> list[Path]:
     """Sub-folders named `<prefix><i>` in numeric order (e.g. `BoxLift0`, `pg_state12`)."""
     pat = re.compile(re.escape(prefix) + r"(\d+)")

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import numbered_dirs, program_from
+from r1ci.tasks.symbench._helpers import group_dirs, numbered_dirs, program_from
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
 
 Plan = list[list[tuple[int, list[int]]]]
@@ -193,12 +193,8 @@ def sample(rng: random.Random, difficulty: int) -> Sample:
 
 
 def _read(folder: Path) -> list[Sample]:
-    if not folder.is_dir():
-        raise FileNotFoundError(f"SymBench reference folder {folder} not found; set R1CI_DATA_DIR")
-    groups = sorted((p for p in folder.iterdir() if p.is_dir()),
-                    key=lambda p: [int(x) for x in p.name.split("_")[1:]])
     out = []
-    for group in groups:
+    for group in group_dirs(folder, 1):
         for d in numbered_dirs(group, "BoxLift"):
             data = json.loads((d / "BoxLift.json").read_text(encoding="utf-8"))
             out.append(_instance(data["boxes"], data["lifters"], False, {"group": group.name, "item": d.name}))

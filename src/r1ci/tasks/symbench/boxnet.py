@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import numbered_dirs
+from r1ci.tasks.symbench._helpers import group_dirs, numbered_dirs
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
 
 State = dict[str, list[str]]
@@ -222,12 +222,8 @@ def sample(rng: random.Random, difficulty: int) -> Sample:
 
 
 def _read(folder: Path) -> list[Sample]:
-    if not folder.is_dir():
-        raise FileNotFoundError(f"SymBench reference folder {folder} not found; set R1CI_DATA_DIR")
-    groups = sorted((p for p in folder.iterdir() if p.is_dir()),
-                    key=lambda p: [int(x) for x in p.name.split("_")[3:]])
     out = []
-    for group in groups:
+    for group in group_dirs(folder, 3):
         for d in numbered_dirs(group, "pg_state"):
             state = json.loads((d / f"{d.name}.json").read_text(encoding="utf-8"))
             out.append(_instance(state, {"group": group.name, "item": d.name}))

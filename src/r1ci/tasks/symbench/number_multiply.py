@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import sample_dirs
+from r1ci.tasks.symbench._helpers import group_dirs, sample_dirs
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
 
 # difficulty -> digit-length patterns to choose from
@@ -67,13 +67,8 @@ def check(answer: str, q: Question) -> bool:
 
 
 def _read(root: Path, folder: str) -> list[Sample]:
-    base = root / folder
-    if not base.is_dir():
-        raise FileNotFoundError(f"SymBench reference folder {base} not found; set R1CI_DATA_DIR")
     out = []
-    groups = sorted((p for p in base.iterdir() if p.is_dir()),
-                    key=lambda p: [int(x) for x in p.name.split("_")[1:]])
-    for group in groups:
+    for group in group_dirs(root / folder, 1):
         for d in sample_dirs(group):
             numbers = [int(x) for x in ast.literal_eval((d / "input_value_list.txt").read_text().strip())]
             gold = int((d / "target_answer.txt").read_text().strip())
