@@ -125,14 +125,14 @@ class Slot:
         try:
             if self.version == 1:
                 return int(_read(self._p("cpuacct", "cpuacct.usage")))
-            return _usage_usec(_read(self._p("cpu", "cpu.stat"))) * 1000
+            return _keyed_value(_read(self._p("cpu", "cpu.stat")), "usage_usec") * 1000
         except (OSError, ValueError):
             return 0
 
     def _oom_kills(self) -> int:
         name = "memory.oom_control" if self.version == 1 else "memory.events"
         try:
-            return _oom_kill_count(_read(self._p("memory", name)))
+            return _keyed_value(_read(self._p("memory", name)), "oom_kill")
         except (OSError, ValueError):
             return 0
 
@@ -327,18 +327,12 @@ def _rmdir_retry(path: str, timeout_s: float = 2.0) -> None:
             time.sleep(0.02)
 
 
-def _usage_usec(text: str) -> int:
+def _keyed_value(text: str, wanted: str) -> int:
+    """The value of `wanted` in a flat-keyed cgroup file ("key value" lines: cpu.stat, memory.events,
+    v1 memory.oom_control); 0 when the kernel does not report it."""
     for line in text.splitlines():
         key, _, value = line.partition(" ")
-        if key == "usage_usec":
-            return int(value)
-    return 0
-
-
-def _oom_kill_count(text: str) -> int:
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        if key == "oom_kill":
+        if key == wanted:
             return int(value)
     return 0
 
@@ -362,7 +356,7 @@ class Counters:
         text = self._get("cpu")
         if not text:
             return 0
-        return int(text) if self.version == 1 else _usage_usec(text) * 1000
+        return int(text) if self.version == 1 else _keyed_value(text, "usage_usec") * 1000
 
     def reset(self) -> None:
         """Before each execution (the slot holds only the keeper now)."""
@@ -372,7 +366,7 @@ class Counters:
                     os.pwrite(self.fds[key], b"0" if self.version == 1 else b"reset", 0)
         with contextlib.suppress(OSError, ValueError):
             self._cpu_base = 0 if self.version == 1 else self._cpu_ns()
-            self._oom_base = _oom_kill_count(self._get("oom"))
+            self._oom_base = _keyed_value(self._get("oom"), "oom_kill")
 
     def read(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -381,7 +375,7 @@ class Counters:
         with contextlib.suppress(OSError, ValueError):
             out["peak_bytes"] = int(self._get("peak") or 0)
         with contextlib.suppress(OSError, ValueError):
-            out["oom_kills"] = max(0, _oom_kill_count(self._get("oom")) - self._oom_base)
+            out["oom_kills"] = max(0, _keyed_value(self._get("oom"), "oom_kill") - self._oom_base)
         return out
 
 

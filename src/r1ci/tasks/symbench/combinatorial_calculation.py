@@ -7,8 +7,10 @@ glued together, and evaluates it exactly with fractions. No unary minus is allow
 
 from __future__ import annotations
 
+import operator
 import random
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -99,25 +101,22 @@ def evaluate_tokens(tokens: list[str]) -> tuple[Fraction, list[int]] | None:
         used.append(int(tok))
         return Fraction(int(tok))
 
-    def term() -> Fraction:
-        nonlocal pos
-        value = atom()
-        while pos < len(tokens) and tokens[pos] in "*/":
-            op = tokens[pos]
-            pos += 1
-            rhs = atom()
-            value = value * rhs if op == "*" else value / rhs
-        return value
+    def infix(operand: Callable[[], Fraction], ops: dict[str, Callable[[Fraction, Fraction], Fraction]]):
+        """A left-associative precedence level: operand (op operand)* for the given operators."""
 
-    def expr() -> Fraction:
-        nonlocal pos
-        value = term()
-        while pos < len(tokens) and tokens[pos] in "+-":
-            op = tokens[pos]
-            pos += 1
-            rhs = term()
-            value = value + rhs if op == "+" else value - rhs
-        return value
+        def parse() -> Fraction:
+            nonlocal pos
+            value = operand()
+            while pos < len(tokens) and tokens[pos] in ops:
+                op = ops[tokens[pos]]
+                pos += 1
+                value = op(value, operand())
+            return value
+
+        return parse
+
+    term = infix(atom, {"*": operator.mul, "/": operator.truediv})
+    expr = infix(term, {"+": operator.add, "-": operator.sub})
 
     try:
         value = expr()
