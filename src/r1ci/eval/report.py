@@ -177,16 +177,20 @@ CI_KEYS = {"accuracy": "accuracy_ci", "macro_accuracy": "macro_accuracy_ci"}
 OPTIONAL_ROWS = frozenset({"pass_at_1", "pass_at_k", "wall_time_s"})
 """Rows shown only when some run has them (pass@k needs several samples per question)."""
 
-DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("samples", "samples", "int"),
-    ("accuracy", "accuracy", "pct"),
-    ("pass_at_k", "pass@k", "pct"),
-    ("code_use_rate", "code use", "pct"),
-    ("mean_code_turns", "code turns", "float2"),
-    ("exec_error_rate", "exec errors", "pct"),
-    ("self_check_rate", "self-check", "pct"),
-    ("answer_rate", "answered", "pct"),
-    ("mean_completion_tokens", "tokens", "float1"),
+METRIC_FORMATS = {key: kind for key, _, kind in OVERALL_ROWS}
+"""Format of each metric: stated once, in OVERALL_ROWS, for every table that shows it."""
+
+# (metrics key, column header) of the per-task behaviour tables.
+DETAIL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("samples", "samples"),
+    ("accuracy", "accuracy"),
+    ("pass_at_k", "pass@k"),
+    ("code_use_rate", "code use"),
+    ("mean_code_turns", "code turns"),
+    ("exec_error_rate", "exec errors"),
+    ("self_check_rate", "self-check"),
+    ("answer_rate", "answered"),
+    ("mean_completion_tokens", "tokens"),
 )
 
 GLOSSARY = (
@@ -473,12 +477,12 @@ def build_report(runs: Sequence[Run], title: str | None = None) -> Report:
                 if c[0] not in OPTIONAL_ROWS or any(m.get(c[0]) is not None for m in run.metrics["per_task"].values())]
         detail = [
             [t, m["source"], *(fmt_pct_ci(m.get(key), m.get(CI_KEYS[key])) if key in CI_KEYS
-                               else FORMATS[kind](m.get(key)) for key, _, kind in cols)]
+                               else FORMATS[METRIC_FORMATS[key]](m.get(key)) for key, _ in cols)]
             for t, m in sorted(run.metrics["per_task"].items(), key=lambda kv: (kv[1]["source"], kv[0]))
         ]
         sections.append(Section(
             f"Per-task behaviour: {run.name}",
-            tables=[Table(["task", "source", *(label for _, label, _ in cols)], detail)],
+            tables=[Table(["task", "source", *(header for _, header in cols)], detail)],
         ))
 
     plots = make_plots([(r.name, r.metrics) for r in runs])
