@@ -40,6 +40,12 @@ def run_with_config(cls: type[C], config: Path | None, overrides: list[str] | No
         fail(exc)
 
 
+def train_flags(model: str | None, out: str | None, max_steps: int | None, resume: bool) -> dict[str, Any]:
+    """The flags every training command (`sft train`, `rl train`) has, as the config keys they set.
+    `--resume` is a bare switch, so its absence must not override a recipe's `resume: true`."""
+    return {"model": model, "out": out, "train.max_steps": max_steps, "resume": resume or None}
+
+
 def split_commas(items: list[str] | str | None) -> list[str] | None:
     """`--tasks a,b --tasks c` -> [a, b, c] (repeatable and comma-separated both work)."""
     if not items:

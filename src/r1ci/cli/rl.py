@@ -20,6 +20,7 @@ from r1ci.cli.common import (
     fail,
     run_with_config,
     split_commas,
+    train_flags,
 )
 
 app = typer.Typer(help="RL: GRPO on multi-turn code-interpreter rollouts, with a multi-stage curriculum.",
@@ -41,9 +42,8 @@ def train(
     from r1ci.train.grpo import train_grpo
     from r1ci.train.grpo_config import GRPOConfig
 
-    final = run_with_config(GRPOConfig, config, override, {
-        "model": model, "out": out, "train.max_steps": max_steps, "resume": resume or None,
-    }, train_grpo, (FileNotFoundError, ValueError, RuntimeError, ImportError))
+    final = run_with_config(GRPOConfig, config, override, train_flags(model, out, max_steps, resume),
+                            train_grpo, (FileNotFoundError, ValueError, RuntimeError, ImportError))
     typer.echo(str(final))
 
 

@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from r1ci.cli.common import MaxStepsOpt, OverrideOpt, ResumeOpt, config_opt, run_with_config, split_commas
+from r1ci.cli.common import (
+    MaxStepsOpt,
+    OverrideOpt,
+    ResumeOpt,
+    config_opt,
+    run_with_config,
+    split_commas,
+    train_flags,
+)
 
 app = typer.Typer(help="Multi-turn SFT: synthesise verified trajectories, then fine-tune on them.",
                   no_args_is_help=True)
@@ -56,8 +64,7 @@ def train(
     """Masked multi-turn SFT (loss on model-written tokens only). Prints the final model folder."""
     from r1ci.train.sft import SFTConfig, train_sft
 
-    final = run_with_config(SFTConfig, config, override, {
-        "model": model, "data": data, "out": out, "train.max_steps": max_steps, "resume": resume or None,
-    }, train_sft, (FileNotFoundError, ValueError, RuntimeError))
+    flags = {"data": data, **train_flags(model, out, max_steps, resume)}
+    final = run_with_config(SFTConfig, config, override, flags, train_sft, (FileNotFoundError, ValueError, RuntimeError))
     if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun, print once
         typer.echo(str(final))
