@@ -74,3 +74,28 @@ def test_cli_reports_bad_config_in_one_line_and_exits_2(tmp_path: Path, argv: li
     assert result.exit_code == 2, result.output
     assert "error:" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()  # nothing started
+
+
+def _commands(cmd: object, path: tuple[str, ...] = ()) -> list[tuple[str, object]]:
+    """Every command of the CLI tree as ("sft train", click command); groups with their own callback
+    (`r1ci eval`) count too."""
+    subs = getattr(cmd, "commands", None)
+    if subs is None:
+        return [(" ".join(path), cmd)]
+    found = [(" ".join(path), cmd)] if path else []
+    for name, sub in subs.items():
+        found += _commands(sub, (*path, name))
+    return found
+
+
+def test_every_config_command_takes_overrides() -> None:
+    """A command that reads a typed config (a --config recipe) also takes `-o key=value` for any field."""
+    import typer
+
+    commands = _commands(typer.main.get_command(app))
+    options = {name: {o for p in cmd.params for o in getattr(p, "opts", [])} for name, cmd in commands}  # type: ignore[attr-defined]
+    with_config = {name for name, opts in options.items() if "--config" in opts}
+    assert {"demo", "experiment", "eval", "sft synth", "sft train", "rl train", "rl curriculum estimate"} <= with_config
+    assert [name for name in with_config if "-o" not in options[name]] == []
+    # commands built on a typed config without a recipe file
+    assert "-o" in options["solve"] and "-o" in options["sandbox serve"]
