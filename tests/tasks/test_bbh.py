@@ -224,3 +224,13 @@ def test_a_downloaded_file_that_is_not_bbh_is_rejected(
     with pytest.raises(bbh.BBHDataError, match="not a BIG-Bench-Hard file"):
         bbh.data_file("navigate")
     assert not (empty_data / "cache" / "data" / "bbh" / "bbh" / "navigate.json").exists()
+
+
+def test_a_one_option_example_still_has_a_wrong_answer() -> None:
+    # snarks #88 is published truncated ("(A) The NB"): the near-miss names a letter with no option
+    q = bbh.example_question("snarks", 88)
+    assert list(q.metadata["options"]) == ["A"]
+    wrong = tasks.get("bbh_snarks").extra["corrupt"](q.answer, q)
+    assert wrong == "(B)"
+    assert tasks.get("bbh_snarks").score(q, wrap_answer(wrong)) == 0.0
+    assert tasks.get("bbh_snarks").score(q, wrap_answer(q.answer)) == 1.0

@@ -174,3 +174,42 @@ def test_metadata_aware_corruptions(name: str, gold: str, wrong: str) -> None:
     corrupt = tasks.get(name).extra["corrupt"]
     q = Question("x", name, "", gold, {})
     assert corrupt(gold, q) == wrong
+
+
+def test_an_entry_that_fails_to_generate_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    # countdown's generator gives up on a few indices ("Failed to generate valid expression")
+    from reasoning_gym.arithmetic.gcd import GCDDataset
+
+    real = GCDDataset.__getitem__
+    tasks_before = tasks.get("gcd").questions(4, seed=0)
+
+    def flaky(self, idx):  # type: ignore[no-untyped-def]
+        if idx == 1:
+            raise ValueError("Failed to generate valid expression after 100 attempts")
+        return real(self, idx)
+
+    monkeypatch.setattr(GCDDataset, "__getitem__", flaky)
+    got = tasks.get("gcd").questions(4, seed=0)
+    assert [q.prompt for q in got] == [q.prompt for q in tasks_before[:1] + tasks_before[2:]] + [got[3].prompt]
+    assert [q.id for q in got] == [f"gcd/0/{i}" for i in range(4)]
+    monkeypatch.setattr(GCDDataset, "__getitem__", lambda self, idx: (_ for _ in ()).throw(ValueError("no")))
+    with pytest.raises(rg.ReasoningGymError, match="entries failed"):
+        tasks.get("gcd").questions(3, seed=0)
+
+
+def test_emoji_decoding_skips_the_base_emojis_own_selector() -> None:
+    from r1ci.tasks.reasoning_gym_programs import solve_emoji_mystery
+
+    payload = "".join(chr(0xFE00 + b) if b < 16 else chr(0xE0100 + b - 16) for b in b"Hi there.")
+    assert solve_emoji_mystery(f"Decode the sentence from the emoji: \u2764\ufe0f{payload}\n") == "Hi there."
+    assert solve_emoji_mystery(f"Decode the sentence from the emoji: \U0001f600{payload}\n") == "Hi there."
+
+
+def test_countdown_program_uses_every_number_once() -> None:
+    from r1ci.tasks.reasoning_gym_programs import solve_countdown
+
+    numbers = [29, 170, 60, 30, 122, 119, 136, 184, 184]
+    text = f"Find a way to make 922 using all of these numbers: {', '.join(map(str, numbers))}.\nEach number once."
+    expr = solve_countdown(text)
+    assert sorted(int(x) for x in re.findall(r"\d+", expr)) == sorted(numbers)
+    assert eval(expr) == 922

@@ -112,8 +112,12 @@ def _mc_matches(answer: str, q: Question) -> bool:
 
 
 def _mc_corrupt(gold: str, q: Question) -> str:
+    """Another option's letter; for a one-option example (snarks #88 is truncated to "(A) The NB" in
+    the published data) the letter after the last option, which names no option and so scores 0."""
     letters = sorted(q.metadata["options"])
     others = [k for k in letters if f"({k})" != gold]
+    if not others:
+        return f"({chr(ord(max(letters, default='A')) + 1)})"
     return f"({others[0]})"
 
 

@@ -140,8 +140,15 @@ def _grade_all(task: Task, report: TaskReport, sets: dict[str, list[Question]]) 
                 report.gold_ok += 1
             else:
                 report.problems.append(f"{q.id}: gold {q.answer[:60]!r} does not score 1")
-            wrong = _corrupt(task, q)
-            for text in (*MALFORMED, wrap_answer(wrong), f"{wrap_answer(q.answer)} no: {wrap_answer(wrong)}"):
+            try:
+                wrong = _corrupt(task, q)
+            except Exception as exc:  # one task's broken corruption is reported, not fatal to the run
+                report.problems.append(f"{q.id}: corrupt failed: {type(exc).__name__}: {exc}")
+                wrong = None
+            near_misses = []
+            if wrong is not None:
+                near_misses = [wrap_answer(wrong), f"{wrap_answer(q.answer)} no: {wrap_answer(wrong)}"]
+            for text in (*MALFORMED, *near_misses):
                 if task.score(q, text) != 0.0:
                     report.garbage_fail += 1
                     report.problems.append(f"{q.id}: garbage {text[:40]!r} scores above 0")

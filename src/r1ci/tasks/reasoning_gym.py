@@ -356,15 +356,22 @@ def _make_questions(
             if block not in datasets:
                 datasets[block] = _create(spec.name, config, _dataset_seed(name, seed, block), _BLOCK)
             ds = datasets[block]
-            with _seeded_globals(_dataset_seed(name, seed, block) + j), _quiet():
-                entry = ds[j]
+            try:
+                with _seeded_globals(_dataset_seed(name, seed, block) + j), _quiet():
+                    entry = ds[j]
+            except Exception as exc:  # a generator giving up on one index (countdown: "Failed to generate")
+                rejected += 1
+                if rejected > 20 + n:
+                    raise ReasoningGymError(f"{spec.name}: {rejected} of {k} entries failed ({exc})") from exc
+                continue
             try:
                 rg_meta = json.loads(json.dumps(entry["metadata"], default=_jsonable))
             except TypeError as exc:
                 raise ReasoningGymError(f"{spec.name}: question metadata is not JSON ({exc})") from exc
             answer = str(entry["answer"])
-            # A few generated entries carry a gold their own verifier rejects; such a question could
-            # never be answered right, so it is skipped (deterministically: same seed, same questions).
+            # A few generated entries carry a gold their own verifier rejects (or, above, fail to generate);
+            # such a question could never be answered right, so it is skipped (deterministically: same seed,
+            # same questions).
             if _rg_score(ds, spec.name, answer, answer, entry["question"], rg_meta) < 1.0 - 1e-9:
                 rejected += 1
                 if rejected > 20 + n:

@@ -824,8 +824,11 @@ def solve_calendar_arithmetic(text: str) -> str:
 
 def solve_emoji_mystery(text: str) -> str:
     encoded = text.split("from the emoji: ", 1)[1].split("\n", 1)[0]
+    payload = encoded[1:]
+    if payload.startswith("\ufe0f"):  # the base emoji's own presentation selector ("❤️" is U+2764 U+FE0F)
+        payload = payload[1:]
     out = []
-    for ch in encoded[1:]:
+    for ch in payload:
         cp = ord(ch)
         if 0xFE00 <= cp <= 0xFE0F:
             out.append(cp - 0xFE00)
@@ -1035,37 +1038,35 @@ def solve_cryptarithm(text: str) -> str:
 
 def solve_countdown(text: str) -> str:
     import re
-    from fractions import Fraction
 
     first = text.split("\n")[0]
     target = int(re.search(r"equals (\d+)|make (\d+)|Calculate (\d+)", first).group(0).split()[-1])
     listed = re.search(r"(?:Using all the numbers|using all of these numbers:) ([\d, ]+)", first)[1]
     numbers = [int(x) for x in re.findall(r"\d+", listed)]
-    seen: set[tuple] = set()
+    failed: set[tuple[int, tuple[int, ...]]] = set()
 
-    def search(items: list[tuple[Fraction, str]]) -> str | None:
-        if len(items) == 1:
-            return items[0][1] if items[0][0] == target else None
-        key = tuple(sorted(v for v, _ in items))
-        if key in seen:
+    # The dataset builds its expressions as a left-to-right chain ((a op b) op c) ... whose every step
+    # is a whole number, so such a chain is searched backwards from the target: a last step
+    # `acc op x = goal` leaves goal - x, goal + x, goal / x (when x divides it) or goal * x for the rest.
+    def chain(goal: int, left: tuple[int, ...]) -> str | None:
+        if len(left) == 1:
+            return str(left[0]) if left[0] == goal else None
+        if (goal, left) in failed:
             return None
-        seen.add(key)
-        for i in range(len(items)):
-            for j in range(len(items)):
-                if i == j:
-                    continue
-                (a, ea), (b, eb) = items[i], items[j]
-                rest = [items[k] for k in range(len(items)) if k not in (i, j)]
-                options = [(a + b, f"({ea} + {eb})"), (a - b, f"({ea} - {eb})"), (a * b, f"{ea} * {eb}")]
-                if b != 0:
-                    options.append((a / b, f"{ea} / ({eb})"))
-                for v, e in options:
-                    found = search([*rest, (v, e)])
-                    if found:
-                        return found
+        for x in dict.fromkeys(left):
+            i = left.index(x)
+            rest = left[:i] + left[i + 1 :]
+            steps = [(goal - x, "+"), (goal + x, "-"), (goal * x, "/")]
+            if x and goal % x == 0:
+                steps.insert(2, (goal // x, "*"))
+            for acc, op in steps:
+                found = chain(acc, rest)
+                if found is not None:
+                    return f"({found}) {op} {x}" if len(rest) > 1 else f"{found} {op} {x}"
+        failed.add((goal, left))
         return None
 
-    found = search([(Fraction(x), str(x)) for x in numbers])
+    found = chain(target, tuple(sorted(numbers)))
     assert found is not None, "no expression found"
     return found
 
