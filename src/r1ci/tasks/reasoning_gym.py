@@ -48,6 +48,7 @@ from typing import Any
 
 from r1ci.tasks.answers import ANSWER_INSTRUCTION
 from r1ci.tasks.base import Question, Task, with_instruction
+from r1ci.tasks.reasoning_gym_data_programs import DATA_PROGRAMS
 from r1ci.tasks.reasoning_gym_programs import PROGRAMS
 
 DIFFICULTIES = (1, 2, 3, 4, 5)
@@ -502,7 +503,7 @@ def reasoning_gym_task(
         check=_make_check(partial_credit),
         description=f"Reasoning-Gym {dataset.replace('_', ' ')}",
         difficulties=spec.difficulties,
-        reference_program=PROGRAMS.get(dataset),
+        reference_program=DATA_PROGRAMS.get(dataset) or PROGRAMS.get(dataset),
         extra=extra,
     )
 
