@@ -90,28 +90,22 @@ def solve_count_bits(text: str) -> str:
 def solve_aiw(text: str) -> str:
     import re
 
-    m = re.search(r"has (\d+) brothers and (?:she )?also has (\d+) sisters\. How many sisters", text)
-    if m:
-        return str(int(m[2]) + 1)
-    m = re.search(r"has (\d+) sisters and (?:she )?also has (\d+) brothers\. How many sisters", text)
-    if m:
-        return str(int(m[1]) + 1)
-    m = re.search(r"has (\d+) brothers and (?:she )?also has (\d+) sisters\. How many brothers", text)
-    if m:
-        return str(int(m[1]))
-    m = re.search(r"has (\d+) male friends and (?:she )?also has (\d+) female friends.*How many female friends", text)
-    if m:
-        return str(int(m[2]) + 1)
-    m = re.search(r"has (\d+) female friends and (?:she )?also has (\d+) male friends.*How many female friends", text)
-    if m:
-        return str(int(m[1]) + 1)
-    m = re.search(r"has (\d+) male friends and (?:she )?also has (\d+) female friends.*How many male friends", text)
-    if m:
-        return str(int(m[1]))
-    # the colleagues puzzle, counted as the dataset defines it: Matilda's circle is the woman's circle
-    m = re.search(r"has (\d+) male colleagues and (?:she )?also has (\d+) female colleagues", text)
-    if m and "How many female colleagues does Matilda have" in text:
-        return str(int(m[2]) + 1)
+    # (question pattern, the count group that answers, +1 when Alice herself is counted, text also required)
+    cases = [
+        (r"has (\d+) brothers and (?:she )?also has (\d+) sisters\. How many sisters", 2, 1, ""),
+        (r"has (\d+) sisters and (?:she )?also has (\d+) brothers\. How many sisters", 1, 1, ""),
+        (r"has (\d+) brothers and (?:she )?also has (\d+) sisters\. How many brothers", 1, 0, ""),
+        (r"has (\d+) male friends and (?:she )?also has (\d+) female friends.*How many female friends", 2, 1, ""),
+        (r"has (\d+) female friends and (?:she )?also has (\d+) male friends.*How many female friends", 1, 1, ""),
+        (r"has (\d+) male friends and (?:she )?also has (\d+) female friends.*How many male friends", 1, 0, ""),
+        # the colleagues puzzle, counted as the dataset defines it: Matilda's circle is the woman's circle
+        (r"has (\d+) male colleagues and (?:she )?also has (\d+) female colleagues", 2, 1,
+         "How many female colleagues does Matilda have"),
+    ]
+    for pattern, group, herself, required in cases:
+        m = re.search(pattern, text)
+        if m and required in text:
+            return str(int(m[group]) + herself)
     raise ValueError("unrecognised question")
 
 
