@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 
 from r1ci.tasks.base import Sample
 from r1ci.tasks.bbh import FORMATS, parse_options
@@ -163,42 +164,45 @@ def _named(d: dt.date) -> str:
     return f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
 
 
+_SLASH = "%m/%d/%Y"
+_ONE_DAY = dt.timedelta(days=1)
+# anchor kind -> the sentence that says which day today is (today stays as drawn)
+_PLAIN_ANCHORS: dict[str, Callable[[dt.date], str]] = {
+    "today_text": lambda d: f"Today is {_named(d)}.",
+    "today_slash": lambda d: f"It is {d.strftime(_SLASH)} today.",
+    "yesterday": lambda d: f"Yesterday was {(d - _ONE_DAY).strftime(_SLASH)}.",
+    "tomorrow": lambda d: f"Tomorrow is {(d + _ONE_DAY).strftime(_SLASH)}.",
+    "before_yesterday": lambda d: f"The day before yesterday was {(d - 2 * _ONE_DAY).strftime(_SLASH)}.",
+    "week_ago": lambda d: f"It was {_named(d - 7 * _ONE_DAY)} a week ago.",
+    "uk": lambda d: ("In the UK, people usually put the day before the month when formatting the date. "
+                     f"Therefore, today is {d.strftime('%d/%m/%Y')} to them."),
+}
+# anchor kind -> (sentence naming only the year, the (month, day) today moves to in that year)
+_DAY_OF_YEAR_ANCHORS: dict[str, tuple[str, tuple[int, int]]] = {
+    "christmas_eve": ("Today is Christmas Eve of {year}.", (12, 24)),
+    "last_day": ("This is the last day of {year}.", (12, 31)),
+    "first_day": ("Today is the first day of {year}.", (1, 1)),
+}
+
+
 def _anchor(kind: str, today: dt.date, rng: random.Random) -> tuple[str, dt.date]:
     """A sentence describing `today` (the date may be moved to fit the kind, e.g. Christmas Eve)."""
-    one = dt.timedelta(days=1)
-    slash = "%m/%d/%Y"
-    if kind == "today_text":
-        return f"Today is {_named(today)}.", today
-    if kind == "today_slash":
-        return f"It is {today.strftime(slash)} today.", today
-    if kind == "yesterday":
-        return f"Yesterday was {(today - one).strftime(slash)}.", today
-    if kind == "tomorrow":
-        return f"Tomorrow is {(today + one).strftime(slash)}.", today
-    if kind == "before_yesterday":
-        return f"The day before yesterday was {(today - 2 * one).strftime(slash)}.", today
-    if kind == "week_ago":
-        return f"It was {_named(today - 7 * one)} a week ago.", today
-    if kind == "christmas_eve":
-        return f"Today is Christmas Eve of {today.year}.", dt.date(today.year, 12, 24)
-    if kind == "last_day":
-        return f"This is the last day of {today.year}.", dt.date(today.year, 12, 31)
-    if kind == "first_day":
-        return f"Today is the first day of {today.year}.", dt.date(today.year, 1, 1)
-    if kind == "uk":
-        return ("In the UK, people usually put the day before the month when formatting the date. "
-                f"Therefore, today is {today.strftime('%d/%m/%Y')} to them."), today
+    if kind in _PLAIN_ANCHORS:
+        return _PLAIN_ANCHORS[kind](today), today
+    if kind in _DAY_OF_YEAR_ANCHORS:
+        sentence, (month, day) = _DAY_OF_YEAR_ANCHORS[kind]
+        return sentence.format(year=today.year), dt.date(today.year, month, day)
     if kind == "deadline":
         k = rng.randint(2, 40)
-        return f"The deadline is {_named(today + k * one)}, which is {k} days away from now.", today
+        return f"The deadline is {_named(today + k * _ONE_DAY)}, which is {k} days away from now.", today
     if kind == "quit":
         k = rng.randint(3, 400)
-        return f"Jane quited her job on {_named(today - k * one)}. {k} days have passed since then.", today
+        return f"Jane quited her job on {_named(today - k * _ONE_DAY)}. {k} days have passed since then.", today
     if kind == "birthday":
         born = rng.choice([y for y in range(1960, 2010) if y % 4 == 0])
         age = rng.randint(1, 15)
         return (f"Jane was born on the last day of February in {born}. Today is her {age}-year-old birthday.",
-                dt.date(born + age, 3, 1) - one)
+                dt.date(born + age, 3, 1) - _ONE_DAY)
     if kind == "first_monday":
         first = dt.date(today.year, 1, 1)
         names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
