@@ -10,7 +10,11 @@ from fractions import Fraction
 
 import pytest
 
+from r1ci.tasks.base import Question
 from r1ci.tasks.symbench._helpers import (
+    call_program,
+    join_and,
+    match_kind,
     numbers_close,
     parse_int_list,
     parse_items,
@@ -102,3 +106,29 @@ def test_program_embeds_the_solver_and_runs_standalone() -> None:
     src = program(double, {"x": 21})
     out = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "42", out.stderr
+
+
+def test_join_and_lists_names_as_prompts_do() -> None:
+    assert [join_and(w) for w in (["A"], ["A", "B"], ["A", "B", "C"], "XYZ")] == ["A", "A and B", "A, B and C", "X, Y and Z"]
+
+
+def test_match_kind_reads_the_first_full_match_or_names_what_it_could_not_read() -> None:
+    import re
+
+    patterns = [(re.compile(r"(\w) > (\w)"), "gt"), (re.compile(r"(\w) = (\d+)"), "eq")]
+    kind, m = match_kind(patterns, "  A = 3 ", "relation")
+    assert (kind, m.groups()) == ("eq", ("A", "3"))
+    with pytest.raises(ValueError, match="unrecognised relation 'A < B'"):
+        match_kind(patterns, "A < B", "relation")
+
+
+def _pair_sum(a: list[int], b: int) -> int:
+    return sum(a) + b
+
+
+def test_call_program_passes_metadata_as_literals_and_shows_the_result() -> None:
+    q = Question("x", "t", "", "7", {"a": [1, 2], "b": 4})
+    code = call_program(_pair_sum, "a", "b", show=lambda call: f"str({call}) + '!'")(q)
+    assert code.rstrip().endswith("print(str(_pair_sum([1, 2], 4)) + '!')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == "7!\n"

@@ -17,7 +17,7 @@ import json
 import math
 import re
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,11 @@ def grid_text(grid: list[list[Any]], sep: str = ", ") -> str:
 
 def flat(grid: list[list[Any]]) -> list[Any]:
     return [v for row in grid for v in row]
+
+
+def join_and(words: Sequence[str]) -> str:
+    """Names as a prompt lists them: `A`, `A and B`, `A, B and C`."""
+    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else words[0]
 
 
 MAX_ANSWER_CHARS = 4000
@@ -283,6 +288,34 @@ def metadata_program(
         return program(entry, {k: q.metadata[k] for k in keys}, helpers=helpers)
 
     return reference_program
+
+
+def call_program(
+    entry: Callable[..., Any],
+    *keys: str,
+    show: Callable[[str], str] = lambda call: call,
+    helpers: Iterable[Callable[..., Any]] = (),
+) -> Callable[[Question], str]:
+    """A reference program that prints `show(call)`, `call` being `entry(...)` with `q.metadata[key]` for
+    each key as literal positional arguments (see `program_from`); `metadata_program` passes one dict."""
+
+    def reference_program(q: Question) -> str:
+        call = f"{entry.__name__}({', '.join(repr(q.metadata[k]) for k in keys)})"
+        return program_from([*helpers, entry], show(call))
+
+    return reference_program
+
+
+def match_kind(
+    patterns: Iterable[tuple[re.Pattern[str], str]], text: str, what: str
+) -> tuple[str, re.Match[str]]:
+    """(kind, match) of the first `(pattern, kind)` whose pattern matches the whole stripped `text`, for
+    reading published constraint sentences back into data; ValueError naming `what` when none does."""
+    for pattern, kind in patterns:
+        m = pattern.fullmatch(text.strip())
+        if m:
+            return kind, m
+    raise ValueError(f"unrecognised {what} {text!r}")
 
 
 def first_rejected(

@@ -19,7 +19,7 @@ import string
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import program_from
+from r1ci.tasks.symbench._helpers import call_program
 from r1ci.tasks.symbench.common import symbench_task
 
 Layout = list[list[str]]
@@ -182,10 +182,9 @@ def corrupt(gold: str, q: Question) -> str:
     return "\n".join(gold.splitlines()[:-1])
 
 
-def reference_program(q: Question) -> str:
-    m = q.metadata
-    call = f"'\\n'.join(f'Move {{b}} from {{a}} to {{c}}' for b, a, c in plan({m['initial']!r}, {m['goal']!r}))"
-    return program_from([plan], call)
+reference_program = call_program(
+    plan, "initial", "goal", show=lambda call: f"'\\n'.join(f'Move {{b}} from {{a}} to {{c}}' for b, a, c in {call})"
+)
 
 
 TASKS = [

@@ -11,7 +11,7 @@ import random
 import re
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected, program, strip_wrapping
+from r1ci.tasks.symbench._helpers import first_rejected, join_and, program, strip_wrapping
 from r1ci.tasks.symbench.common import symbench_task
 
 NAME = "calendar_scheduling"
@@ -60,7 +60,7 @@ def _problem(data: dict, people: list[str]) -> str:
     days = data["days"]
     day_text = days[0] if len(days) == 1 else ", ".join(days[:-1]) + f" or {days[-1]}"
     lines = [
-        f"You need to schedule a meeting for {', '.join(people[:-1])} and {people[-1]} lasting "
+        f"You need to schedule a meeting for {join_and(people)} lasting "
         f"{data['duration']} minutes between the work hours of {_clock(data['work'][0])} to "
         f"{_clock(data['work'][1])} on {day_text}.",
         "",

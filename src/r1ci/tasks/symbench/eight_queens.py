@@ -17,10 +17,10 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
+    call_program,
     first_rejected,
     format_positions,
     parse_positions,
-    program_from,
     read_question_folder,
 )
 from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
@@ -169,10 +169,9 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, cands)
 
 
-def reference_program(q: Question) -> str:
-    m = q.metadata
-    call = (f"', '.join(f'{{r}} {{c}}' for r, c in solve({m['n']}, {m['placed']!r}, {m['blocked']!r}))")
-    return program_from([solve], call)
+reference_program = call_program(
+    solve, "n", "placed", "blocked", show=lambda call: f"', '.join(f'{{r}} {{c}}' for r, c in {call})"
+)
 
 
 TASKS = [

@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import flat, grid_text, parse_ints, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import call_program, flat, grid_text, parse_ints, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (grid size, number of moves)
@@ -99,10 +99,9 @@ def corrupt(gold: str, q: Question) -> str:
     return ", ".join(map(str, vals))
 
 
-def reference_program(q: Question) -> str:
-    m = q.metadata
-    call = f"', '.join(str(v) for row in slide({m['grid']!r}, {m['start']!r}, {m['moves']!r}) for v in row)"
-    return program_from([slide], call)
+reference_program = call_program(
+    slide, "grid", "start", "moves", show=lambda call: f"', '.join(str(v) for row in {call} for v in row)"
+)
 
 
 TASKS = [

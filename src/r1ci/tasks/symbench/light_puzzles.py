@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import parse_ints, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import call_program, parse_ints, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 # difficulty -> (grid size, number of buttons, number of rounds)
@@ -87,10 +87,9 @@ def corrupt(gold: str, q: Question) -> str:
     return ",".join(vals)
 
 
-def reference_program(q: Question) -> str:
-    m = q.metadata
-    call = f"','.join(map(str, press_all({m['initial']!r}, {m['buttons']!r}, {m['presses']!r})))"
-    return program_from([press_all], call)
+reference_program = call_program(
+    press_all, "initial", "buttons", "presses", show=lambda call: f"','.join(map(str, {call}))"
+)
 
 
 TASKS = [

@@ -16,9 +16,10 @@ from typing import Any
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     first_rejected,
+    match_kind,
+    metadata_program,
     parse_items,
     parse_number,
-    program,
     published_samples,
 )
 from r1ci.tasks.symbench.common import symbench_task
@@ -160,9 +161,9 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, swaps)
 
 
-def reference_program(q: Question) -> str:
-    data = {k: q.metadata[k] for k in ("letters", "numbers", "relations")}
-    return program(solve_letters, data, helpers=[relation_holds])
+reference_program = metadata_program(
+    solve_letters, "letters", "numbers", "relations", helpers=[relation_holds]
+)
 
 
 _REL_RES = [
@@ -174,16 +175,12 @@ _REL_RES = [
 
 
 def parse_relation(text: str) -> Relation:
-    for pattern, kind in _REL_RES:
-        m = pattern.fullmatch(text.strip())
-        if m is None:
-            continue
-        if kind in ("sum", "diff"):
-            return [kind, m.group(1), m.group(2), int(m.group(3))]
-        if kind == "ratio":
-            return [kind, m.group(1), m.group(3), float(m.group(2))]
-        return [kind, m.group(1), m.group(2)]
-    raise ValueError(f"unrecognised relation {text!r}")
+    kind, m = match_kind(_REL_RES, text, "relation")
+    if kind in ("sum", "diff"):
+        return [kind, m.group(1), m.group(2), int(m.group(3))]
+    if kind == "ratio":
+        return [kind, m.group(1), m.group(3), float(m.group(2))]
+    return [kind, m.group(1), m.group(2)]
 
 
 def _from_published(d: Path, problem: str, sol: Any) -> Sample:

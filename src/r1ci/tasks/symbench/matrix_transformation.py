@@ -16,7 +16,7 @@ import string
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import cells, flat, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import call_program, cells, flat, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 OPERATIONS: dict[str, str] = {
@@ -131,9 +131,9 @@ def corrupt(gold: str, q: Question) -> str:
     return ""
 
 
-def reference_program(q: Question) -> str:
-    call = f"','.join(v for row in transform({q.metadata['matrix']!r}, {q.metadata['operations']!r}) for v in row)"
-    return program_from([transform], call)
+reference_program = call_program(
+    transform, "matrix", "operations", show=lambda call: f"','.join(v for row in {call} for v in row)"
+)
 
 
 TASKS = [

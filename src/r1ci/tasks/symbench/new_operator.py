@@ -20,6 +20,7 @@ from typing import Any
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     first_rejected,
+    join_and,
     numbers_close,
     parse_number,
     program,
@@ -128,7 +129,7 @@ def _expression(rng: random.Random, symbols: list[str], n_operands: int, top: in
 def _problem(ops: dict[str, list], expr: str) -> str:
     symbols = list(ops)
     head = ("Let a and b be numbers. " if len(symbols) == 1 else
-            f"Let a and b be numbers. The new operations {', '.join(symbols[:-1])} and {symbols[-1]} "
+            f"Let a and b be numbers. The new operations {join_and(symbols)} "
             "are defined as follows:\n")
     defs = "\n".join(f"Define a{s}b to be {definition_text(*ops[s])}." for s in symbols)
     return (

@@ -23,7 +23,7 @@ import random
 from typing import Any
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import first_rejected
+from r1ci.tasks.symbench._helpers import first_rejected, join_and
 from r1ci.tasks.symbench.common import symbench_task
 
 Box = tuple[float, float, float, float]  # x_start, x_end, y_start, y_end
@@ -122,8 +122,7 @@ def build(rng: random.Random, difficulty: int) -> dict[str, Any]:
 
 
 def _names(colours: list[str]) -> str:
-    words = ", ".join(colours[:-1]) + f" and {colours[-1]}" if len(colours) > 1 else colours[0]
-    return f"the {words} box{'es' if len(colours) > 1 else ''}"
+    return f"the {join_and(colours)} box{'es' if len(colours) > 1 else ''}"
 
 
 def instruction(visit: list[str], avoid: list[str]) -> str:

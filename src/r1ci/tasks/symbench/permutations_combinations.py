@@ -16,8 +16,9 @@ from typing import Any
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     first_rejected,
+    match_kind,
+    metadata_program,
     parse_items,
-    program,
     published_samples,
 )
 from r1ci.tasks.symbench.common import symbench_task
@@ -155,9 +156,7 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, [*swaps, json.dumps(order[:-1] + order[:1])])
 
 
-def reference_program(q: Question) -> str:
-    data = {"items": q.metadata["items"], "constraints": q.metadata["constraints"]}
-    return program(solve_shelf, data, helpers=[constraint_holds])
+reference_program = metadata_program(solve_shelf, "items", "constraints", helpers=[constraint_holds])
 
 
 _PATTERNS = [
@@ -170,12 +169,9 @@ _PATTERNS = [
 
 
 def parse_constraint(text: str) -> Constraint:
-    for pattern, kind in _PATTERNS:
-        m = pattern.fullmatch(text.strip())
-        if m:
-            other = int(m.group(2)) if kind in ("at", "not_at") else m.group(2)
-            return [kind, m.group(1), other]
-    raise ValueError(f"unrecognised constraint {text!r}")
+    kind, m = match_kind(_PATTERNS, text, "constraint")
+    other = int(m.group(2)) if kind in ("at", "not_at") else m.group(2)
+    return [kind, m.group(1), other]
 
 
 def _from_published(d: Path, problem: str, sol: Any) -> Sample:

@@ -14,6 +14,7 @@ from typing import Any
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     first_rejected,
+    join_and,
     metadata_program,
     parse_number,
     published_samples,
@@ -45,7 +46,7 @@ def score_runs(data: dict) -> int:
 
 def _problem(rules: list[dict], seq: str) -> str:
     letters = [r["letter"] for r in rules]
-    names = ", ".join(letters[:-1]) + f" and {letters[-1]}"
+    names = join_and(letters)
     lines = [
         f"The initial total score is 0. Given a string consisting of letters {names}, scan from front to back:",
         "",

@@ -16,6 +16,7 @@ from typing import Any
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     first_rejected,
+    join_and,
     metadata_program,
     published_samples,
     strip_wrapping,
@@ -50,7 +51,7 @@ def solve_string_insertion(data: dict) -> str:
 
 
 def _problem(letters: str, rules: list[list[str]], s: str) -> str:
-    names = ", ".join(letters[:-1]) + f" and {letters[-1]}"
+    names = join_and(letters)
     lines = [
         f"Given a string consisting of the characters {names}, define the operation T as follows:",
         "",

@@ -16,8 +16,9 @@ from typing import Any
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     first_rejected,
+    join_and,
+    metadata_program,
     parse_int_list,
-    program,
     published_samples,
 )
 from r1ci.tasks.symbench._rewriting import run_methods
@@ -41,8 +42,7 @@ _LEVELS = {1: (1, 4, False), 2: (2, 6, False), 3: (2, 9, True), 4: (3, 12, True)
 
 
 def _amounts(counts: dict[str, int]) -> str:
-    words = [f"{n} {_KIND[k]}{'s' if n > 1 else ''} {k}" for k, n in counts.items()]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return join_and([f"{n} {_KIND[k]}{'s' if n > 1 else ''} {k}" for k, n in counts.items()])
 
 
 def describe_method(needs: dict[str, int], gives: dict[str, int]) -> str:
@@ -99,9 +99,7 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, (json.dumps(v) for v in bumped))
 
 
-def reference_program(q: Question) -> str:
-    keys = ("initial", "methods", "order", "mode")
-    return program(run_methods, {k: q.metadata[k] for k in keys})
+reference_program = metadata_program(run_methods, "initial", "methods", "order", "mode")
 
 
 _INITIAL_RE = re.compile(r"there are (\d+) units of Machine A, (\d+) units of Machine B, and (\d+) units of Machine C")

@@ -15,6 +15,7 @@ from typing import Any
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     first_rejected,
+    join_and,
     metadata_program,
     parse_int_list,
     published_samples,
@@ -41,8 +42,7 @@ _LEVELS = {1: (4, 1, 4), 2: (5, 2, 6), 3: (6, 2, 9), 4: (6, 3, 12), 5: (7, 3, 16
 
 
 def _side(counts: dict[str, int]) -> str:
-    words = [f"{_WORDS.get(n, str(n)).lower()} {k}" for k, n in counts.items()]
-    text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    text = join_and([f"{_WORDS.get(n, str(n)).lower()} {k}" for k, n in counts.items()])
     return text[0].upper() + text[1:]
 
 

@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench._helpers import cells, first_rejected, program_from, read_question_folder
+from r1ci.tasks.symbench._helpers import call_program, cells, first_rejected, read_question_folder
 from r1ci.tasks.symbench.common import symbench_task
 
 BLANKS: dict[int, tuple[int, int]] = {1: (18, 24), 2: (28, 34), 3: (38, 44), 4: (46, 52), 5: (54, 58)}
@@ -154,8 +154,7 @@ def corrupt(gold: str, q: Question) -> str:
     return first_rejected(gold, q, check, cands)
 
 
-def reference_program(q: Question) -> str:
-    return program_from([solve], f"solve({q.metadata['puzzle']!r})")
+reference_program = call_program(solve, "puzzle")
 
 
 TASKS = [

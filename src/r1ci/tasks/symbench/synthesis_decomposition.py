@@ -16,6 +16,7 @@ from typing import Any
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import (
     first_rejected,
+    join_and,
     metadata_program,
     parse_int_list,
     published_samples,
@@ -39,18 +40,14 @@ def _side(counts: dict[str, int]) -> str:
     return " and ".join(_amount(k, n) for k, n in counts.items())
 
 
-def _listing(keys: list[str]) -> str:
-    return ", ".join(keys[:-1]) + f" and {keys[-1]}" if len(keys) > 1 else keys[0]
-
-
 def _problem(methods: list[list[dict[str, int]]], initial: dict[str, int], order: list[str]) -> str:
     crops = [k for k in order if _KIND[k] == "crop"]
     products = [k for k in order if _KIND[k] == "product"]
     n = len(methods)
     names = [("remaining_" if _KIND[k] == "crop" else "obtained_") + k for k in order]
     lines = [
-        f"Xiao Li is a farm owner who grows {_listing(crops)}. He can exchange these crops for agricultural "
-        f"product{'s' if len(products) > 1 else ''} {_listing(products)}. He has discovered the following methods:",
+        f"Xiao Li is a farm owner who grows {join_and(crops)}. He can exchange these crops for agricultural "
+        f"product{'s' if len(products) > 1 else ''} {join_and(products)}. He has discovered the following methods:",
         "",
         *(f"Method {i}: {_side(a)} can be exchanged for {_side(b)}; this can be done at most once per cycle.\n"
           for i, (a, b) in enumerate(methods, 1)),
