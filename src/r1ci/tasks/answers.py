@@ -7,24 +7,41 @@ source of answers: callers pass the model's own text (the engine records it per 
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Iterator
 
 ANSWER_INSTRUCTION = "Output the final answer directly at the end of your response in the format <<<answer>>>."
 
-# Non-greedy, allows newlines; the last match wins. Bounded to keep hostile input linear-time-ish.
-# `(?!>)`: an answer ending in ">" (a Dyck closing sequence "] ) >") written flush against the wrapper,
-# "<<<] ) >>>>", keeps its last ">" instead of losing it to the first ">>>".
-_ANSWER_RE = re.compile(r"<<<(.*?)>>>(?!>)", re.DOTALL)
+# An answer may span lines. `(?!>)`: an answer ending in ">" (a Dyck closing sequence "] ) >") written
+# flush against the wrapper, "<<<] ) >>>>", keeps its last ">" instead of losing it to the first ">>>".
+_OPEN_RE = re.compile(r"<{3,}")
+_CLOSE_RE = re.compile(r">>>(?!>)")
 _MAX_ANSWER_CHARS = 20_000
 
 
+def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
+    tail = deque(matches, maxlen=1)
+    return tail[0] if tail else None
+
+
 def extract_answer(text: str | None) -> str | None:
-    """The content of the last `<<<...>>>` in `text`, stripped; None if there is none."""
+    """The content of the last `<<<...>>>` in `text`, stripped; None if there is none.
+
+    "Last" is read from the end: the last run of `<` (three or more) that a `>>>` closes after it, up to
+    the first such `>>>`. Stray markers earlier in the text, unbalanced ones included (a Brainf*ck
+    program quoted in a code turn, `>>>` prompts), cannot shift it the way a left-to-right scan would.
+    """
     if not text:
         return None
-    matches = _ANSWER_RE.findall(text)
-    if not matches:
+    last_close = _last(_CLOSE_RE.finditer(text))
+    if last_close is None:
         return None
-    answer = matches[-1].strip()
+    opening = _last(_OPEN_RE.finditer(text, 0, last_close.start()))
+    if opening is None:
+        return None
+    start = opening.start() + 3
+    close = _CLOSE_RE.search(text, start) or last_close  # never None: last_close follows start
+    answer = text[start : close.start()].strip()
     if len(answer) > _MAX_ANSWER_CHARS:
         return None
     return answer
