@@ -213,3 +213,10 @@ def test_countdown_program_uses_every_number_once() -> None:
     expr = solve_countdown(text)
     assert sorted(int(x) for x in re.findall(r"\d+", expr)) == sorted(numbers)
     assert eval(expr) == 922
+
+
+def test_a_task_without_the_knob_ignores_a_difficulty_like_bbh_does() -> None:
+    # `r1ci sft synth -o difficulty=5` / eval --difficulty ask it of every task; jugs has no knob
+    jugs = tasks.get("jugs")
+    assert jugs.difficulties == ()
+    assert jugs.questions(2, seed=0, difficulty=5) == jugs.questions(2, seed=0)

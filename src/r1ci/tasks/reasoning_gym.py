@@ -347,6 +347,8 @@ def _make_questions(
     name: str, spec: DatasetSpec, extra: dict[str, Any]
 ) -> Callable[[int, int, int | None], list[Question]]:
     def make(n: int, seed: int, difficulty: int | None) -> list[Question]:
+        if not spec.difficulties:
+            difficulty = None  # no knob: a difficulty asked of every task (synth, eval) does not apply, as for BBH
         config = config_for(spec, difficulty, extra.get("config"))
         out: list[Question] = []
         datasets: dict[int, Any] = {}
