@@ -140,6 +140,23 @@ def test_online_reestimation_moves_questions_between_stages() -> None:
     assert off.pass_rates["q2"] == 0.5
 
 
+def test_online_reestimation_also_reranks_at_a_stage_boundary() -> None:
+    # reestimate_every divides steps_per_stage: every scheduled re-rank falls on a boundary
+    cfg = CurriculumConfig(estimates="x", num_stages=3, steps_per_stage=3, online=True, ema_alpha=1.0,
+                           reestimate_every=3)
+    s = CurriculumSampler(_questions(list(RATES)), cfg, pass_rates=RATES)
+    offline = CurriculumSampler(_questions(list(RATES)), cfg.model_copy(update={"online": False}), pass_rates=RATES)
+    joining = list(s.stages.groups[1])
+    for q in joining:
+        s.observe(q, [1.0, 1.0])  # the questions due to join in stage 2 are now solved: potential 0
+    assert not s.end_step(1, 0.5) and not s.end_step(2, 0.5)
+    assert s.end_step(3, 0.5) and s.stage == 1 and s.version == 1
+    assert not set(s.stages.groups[1]) & set(joining)  # stage 2 adds the re-ranked next questions
+    for step in (1, 2, 3):
+        offline.end_step(step, 0.5)
+    assert offline.stage == 1 and offline.version == 0 and offline.stages.groups[1] == joining
+
+
 def test_sampler_state_round_trip_continues_identically() -> None:
     cfg = CurriculumConfig(estimates="x", num_stages=2, steps_per_stage=3, online=True, reestimate_every=2)
     qs = _questions(list(RATES))

@@ -369,15 +369,19 @@ class CurriculumSampler:
                 advanced = in_stage >= self._steps_for(self.stage)
             else:
                 advanced = self._plateaued(in_stage)
+        # Online: re-rank on schedule, and always at a stage boundary, so the next stage is drawn from
+        # the freshest estimates (a schedule that only fired between boundaries missed every re-rank when
+        # reestimate_every divided steps_per_stage, and the online arm trained exactly like the offline one).
+        reestimate = self.use_curriculum and self.cfg.online and (advanced or step % self.cfg.reestimate_every == 0)
+        if reestimate:
+            self.version += 1
+            self.stages = self._partition()
         if advanced:
             self.stage += 1
             self.stage_start_step = step
             self.rewards, self.best_avg, self.since_best = [], -math.inf, 0
-            self.cursor, self.epoch = 0, 0
-            self.order = self._shuffled()
-        elif self.use_curriculum and self.cfg.online and step % self.cfg.reestimate_every == 0:
-            self.version += 1
-            self.stages = self._partition()
+            self.epoch = 0
+        if advanced or reestimate:
             self.cursor, self.order = 0, self._shuffled()
         return advanced
 
