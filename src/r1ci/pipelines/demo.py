@@ -120,7 +120,10 @@ QUICK_OVERRIDES = [
     "eval_max_new_tokens=160",
     "base_eval_max_new_tokens=48",  # the base model rambles to the limit (3.6 of 6.8 min before)
     "eval_stop_at_answer=true",
-    "synth.questions_per_task=10",  # 30 trajectories, 7 steps: enough for a mid-range SFT model
+    "synth.questions_per_task=10",  # 30 trajectories
+    # 15 updates of 2 trajectories, same tokens and time as 7 of 4: at 7 the model had not yet learned to
+    # close with <<<answer>>> (0% after SFT; the curriculum then found no question with potential > 0)
+    "sft.train.grad_accum=2",
     "sft.train.epochs=1",
     "sft.train.save_every=5",
     "estimate.questions_per_task=2",
