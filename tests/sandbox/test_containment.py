@@ -111,7 +111,9 @@ def test_memory_of_every_kind_counts_against_the_limit(tight: LocalExecutor, att
         assert r.status in ("memory", "error", "killed"), (r.status, r.stdout, r.stderr)
     if r.status == "memory":
         assert r.memory_exceeded and "memory" in r.stderr
-    assert r.max_rss_mb < limit_mb + 64  # the cgroup's peak, reported in the result
+    # the cgroup's peak, reported in the result: its limit is the warm child's own usage (interpreter,
+    # numpy and sympy pages: 60-70 MiB here, 192.03 MiB peak seen once) plus memory_mb
+    assert r.max_rss_mb < limit_mb + 96
     # Outside: the executor's cgroup (every slot, spares included) never held anything like 600 MiB.
     if peak.endswith("max_usage_in_bytes"):
         assert _read_int(peak) < (limit_mb + 200) * MiB
