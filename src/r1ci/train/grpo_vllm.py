@@ -43,7 +43,13 @@ def make_vllm_backend(path: str, options: dict[str, Any], *, num_processes: int 
     if num_processes > 1:
         opts.setdefault("distributed_executor_backend", "external_launcher")
         opts.setdefault("seed", rank)
-    return VLLMBackend(path, **opts)
+    backend = VLLMBackend(path, **opts)
+    try:
+        check_syncable(backend.llm)
+    except RuntimeError:
+        backend.close()
+        raise
+    return backend
 
 
 def vllm_model(llm: Any) -> Any:
@@ -88,8 +94,30 @@ def policy_weights(model: torch.nn.Module, accelerator: Accelerator) -> Iterator
         inner.unmerge_adapter()
 
 
+PACKED_CPU_WEIGHTS = (
+    "this vLLM engine cannot take new weights: vLLM's CPU build packs each linear layer's weight into a "
+    "oneDNN/SGL kernel after loading and drops the original ({layers} layers, e.g. {example}), so "
+    "`load_weights` has nothing to write into. Use `generation.backend: hf` on CPU; vLLM weight sync "
+    "needs a build that keeps the weights (the CUDA build)."
+)
+
+
+def packed_cpu_layers(model: torch.nn.Module) -> list[str]:
+    """Layers whose weight vLLM's CPU GEMM dispatch replaced by a packed kernel (empty `weight`)."""
+    return [name for name, m in model.named_modules()
+            if hasattr(m, "cpu_linear") and getattr(getattr(m, "weight", None), "numel", lambda: 1)() == 0]
+
+
+def check_syncable(llm: Any) -> None:
+    """Fail before training, with the fix, where the engine's weights cannot be replaced."""
+    packed = packed_cpu_layers(vllm_model(llm))
+    if packed:
+        raise RuntimeError(PACKED_CPU_WEIGHTS.format(layers=len(packed), example=packed[0]))
+
+
 def sync_weights(llm: Any, model: torch.nn.Module, accelerator: Accelerator) -> None:
     """Load the policy's weights into the colocated engine and drop its now-stale prefix cache."""
+    check_syncable(llm)
     target = vllm_model(llm)
     with policy_weights(model, accelerator) as weights:
         target.load_weights(weights)
