@@ -1,4 +1,5 @@
-"""Reference programs for the Reasoning-Gym training tasks (the scripted SFT teacher's code turns).
+"""Reference programs for the Reasoning-Gym training tasks whose question must be parsed (the scripted SFT
+teacher's code turns); those stating their data plainly have short programs in `reasoning_gym_data_programs`.
 
 Each `solve_<dataset>(text)` is a standalone, standard-library function that reads the question text
 (and, for the few datasets whose question is a picture — the circuit diagram, the ASCII rectangles —
@@ -14,77 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from r1ci.tasks.base import Question
-
-
-def solve_basic_arithmetic(text: str) -> str:
-    import re
-
-    expr = text.strip().splitlines()[-1]
-    expr = re.sub(r"(Calculate|Compute|Solve|Evaluate|Find|What is)\s*", "", expr, flags=re.I)
-    expr = expr.split("=")[0].strip().rstrip(".?")
-    # the dataset divides with floor division (its divisions are exact except inside nested negations)
-    return str(eval(expr.replace("/", "//")))
-
-
-def solve_chain_sum(text: str) -> str:
-    import re
-
-    expr = re.findall(r"[-\d][\d\s+\-*/().]*\d", text.split("\n")[-1] if "=" in text.split("\n")[-1] else text)
-    return str(eval(max(expr, key=len)))
-
-
-def solve_products(text: str) -> str:
-    return solve_chain_sum(text)
-
-
-def solve_letter_counting(text: str) -> str:
-    import re
-
-    letter = re.search(r'How many times does the letter "(\w)" appear', text)[1]
-    words = re.search(r'text: "?(.*?)"?\s*$', text.split("\n")[0] if "text:" in text.split("\n")[0] else text, re.S)[1]
-    return str(words.lower().count(letter.lower()))
-
-
-def solve_word_sorting(text: str) -> str:
-    import re
-
-    order = re.search(r"in (ascending|descending) order", text)[1]
-    words = re.search(r"Now, sort these words in \w+ order \(using ASCII/Unicode ordering\) and return them as a "
-                      r"comma-separated list:\s*(.*)", text)[1].strip()
-    return ", ".join(sorted(words.split(", "), reverse=order == "descending"))
-
-
-def solve_gcd(text: str) -> str:
-    import math
-    import re
-
-    nums = [int(x) for x in re.findall(r"\d+", text.split("(GCD) of")[1])]
-    return str(math.gcd(*nums))
-
-
-def solve_lcm(text: str) -> str:
-    import math
-    import re
-
-    nums = [int(x) for x in re.findall(r"\d+", text.split("(LCM) of")[1])]
-    return str(math.lcm(*nums))
-
-
-def solve_spell_backward(text: str) -> str:
-    import re
-
-    return re.search(r"Spell this word backward \(example: sun -> nus\): (\S+)", text)[1][::-1]
-
-
-def solve_word_sequence_reversal(text: str) -> str:
-    words = text.rstrip().split("\n")[-1].split(": ", 1)[-1]
-    return ", ".join(reversed(words.split(", ")))
-
-
-def solve_count_bits(text: str) -> str:
-    import re
-
-    return str(bin(int(re.search(r"binary representation of (?:the number )?(\d+)", text)[1])).count("1"))
 
 
 def solve_aiw(text: str) -> str:
@@ -253,10 +183,6 @@ def solve_fraction_simplification(text: str) -> str:
     if style == "slash":
         return f"${a // g}/{b // g}$" if "$" in m[0] else f"{a // g}/{b // g}"
     return f"$\\{style}{{{a // g}}}{{{b // g}}}$"
-
-
-def solve_gcd_text(text: str) -> str:  # alias kept small: gcd above reads the same text
-    return solve_gcd(text)
 
 
 def solve_game_of_life(text: str) -> str:
@@ -1376,16 +1302,6 @@ def _program(solver: Callable[..., str], extra: tuple[Callable[..., Any], ...] =
 
 
 PROGRAMS: dict[str, Callable[[Question], str]] = {
-    "basic_arithmetic": _program(solve_basic_arithmetic),
-    "chain_sum": _program(solve_chain_sum),
-    "products": _program(solve_products, (solve_chain_sum,)),
-    "letter_counting": _program(solve_letter_counting),
-    "word_sorting": _program(solve_word_sorting),
-    "gcd": _program(solve_gcd),
-    "lcm": _program(solve_lcm),
-    "spell_backward": _program(solve_spell_backward),
-    "word_sequence_reversal": _program(solve_word_sequence_reversal),
-    "count_bits": _program(solve_count_bits),
     "aiw": _program(solve_aiw),
     "base_conversion": _program(solve_base_conversion),
     "bf": _program(solve_bf),
