@@ -235,3 +235,30 @@ def test_selection_expands_suites_and_splits_and_guards_the_split() -> None:
     assert select_tasks(["maze"], split="train", allow_other_split=True) == ["maze"]
     with pytest.raises(tasks.UnknownTaskError, match="did you mean"):
         select_tasks(["gam24"])
+
+
+def test_symbench_modules_register_by_convention() -> None:
+    import types
+
+    from r1ci.tasks.base import Sample
+    from r1ci.tasks.symbench import module_tasks
+    from r1ci.tasks.symbench.common import DIFFICULTIES, task_from_module
+
+    module = types.ModuleType("r1ci.tasks.symbench.say_seven")
+    module.DESCRIPTION = "Say seven."
+    module.sample = lambda rng, difficulty: Sample("Say seven.", "7")
+    module.check = lambda answer, q: answer == "7"
+    module.corrupt = lambda gold, q: "8"
+    task = task_from_module(module)
+    assert (task.name, task.source, task.description) == ("say_seven", "symbench", "Say seven.")
+    assert task.difficulties == DIFFICULTIES and sorted(task.extra) == ["corrupt"]
+    assert task.reference_program is None and task.questions(1)[0].answer == "7"
+    module.MANY_VALID_ANSWERS, module.DIFFICULTIES = True, (1, 2)
+    flagged = task_from_module(module)
+    assert flagged.extra["many_valid_answers"] and flagged.difficulties == (1, 2)
+    del module.check
+    with pytest.raises(AttributeError, match=r"r1ci\.tasks\.symbench\.say_seven .*lacks check"):
+        module_tasks(module)
+    module.TASKS = [tasks.get("gcd")]  # an explicit list wins, and must hold SymBench tasks
+    with pytest.raises(TypeError, match="source 'symbench'"):
+        module_tasks(module)

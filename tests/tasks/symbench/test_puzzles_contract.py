@@ -14,6 +14,7 @@ import pytest
 from r1ci.paths import symbench_dir
 from r1ci.tasks.answers import ANSWER_INSTRUCTION
 from r1ci.tasks.base import Question, Task
+from r1ci.tasks.symbench import module_tasks
 from r1ci.tasks.symbench.common import DIFFICULTIES, reference_questions
 
 PART1 = (
@@ -23,7 +24,7 @@ PART1 = (
 )  # fmt: skip
 WITH_REFERENCE = tuple(n for n in PART1 if n != "path_plan")
 MODULES = {name: importlib.import_module(f"r1ci.tasks.symbench.{name}") for name in PART1}
-TASKS: dict[str, Task] = {name: mod.TASKS[0] for name, mod in MODULES.items()}
+TASKS: dict[str, Task] = {name: module_tasks(mod)[0] for name, mod in MODULES.items()}
 REQUIRED_PROGRAMS = ("number_multiply", "letters", "game24", "eight_queens", "matrix_transformation", "pooling")
 
 
@@ -48,10 +49,10 @@ def generated(request: pytest.FixtureRequest) -> tuple[Task, list[Question]]:
 
 def test_every_module_exposes_one_named_task() -> None:
     for name, mod in MODULES.items():
-        assert [t.name for t in mod.TASKS] == [name]
-        assert mod.TASKS[0].source == "symbench"
-        assert mod.TASKS[0].difficulties == DIFFICULTIES
-        assert callable(mod.TASKS[0].extra["corrupt"])
+        assert [t.name for t in module_tasks(mod)] == [name]
+        assert TASKS[name].source == "symbench"
+        assert TASKS[name].difficulties == DIFFICULTIES
+        assert callable(TASKS[name].extra["corrupt"])
 
 
 def test_generated_gold_scores_one(generated: tuple[Task, list[Question]]) -> None:

@@ -24,6 +24,7 @@ from r1ci.tasks.symbench import (
     logic_puzzle,
     mahjong,
     matrix_transformation,
+    module_tasks,
     number_multiply,
     path_plan,
     pooling,
@@ -39,7 +40,7 @@ def q(task: str, **meta: Any) -> Question:
 
 def ok(module: Any, answer: str, question: Question) -> bool:
     """Score through the task (extraction included), as training does."""
-    return module.TASKS[0].score(question, f"<<<{answer}>>>") == 1.0
+    return module_tasks(module)[0].score(question, f"<<<{answer}>>>") == 1.0
 
 
 def test_parsers() -> None:
@@ -227,7 +228,7 @@ def test_cryptanalysis_known() -> None:
 @pytest.mark.parametrize("difficulty", [1, 3, 5])
 def test_cryptanalysis_puzzles_have_exactly_one_solution(difficulty: int) -> None:
     """Brute force with the plain `signature` (not the generator's vectorised filter)."""
-    for question in cryptanalysis.TASKS[0].questions(3, seed=21, difficulty=difficulty):
+    for question in module_tasks(cryptanalysis)[0].questions(3, seed=21, difficulty=difficulty):
         nd = len([c for c in question.metadata["answer"] if c.isdigit()])
         guesses = question.metadata["guesses"]
         secret = question.metadata["answer"]

@@ -17,6 +17,7 @@ import pytest
 from r1ci.paths import symbench_dir
 from r1ci.tasks.answers import ANSWER_INSTRUCTION
 from r1ci.tasks.base import Question, Task
+from r1ci.tasks.symbench import module_tasks
 from r1ci.tasks.symbench.common import DIFFICULTIES, reference_questions
 
 PART2 = (
@@ -34,7 +35,9 @@ REFERENCE_SIZES = {
     "constrained_linear_arrangement": 200, "letter_logic_diagram": 200, "synthesis_decomposition": 200,
     "combinatorial_calculation": 150, "gsm_hard": 1319, "math_counting": 771, "math_geometry": 870,
 }  # fmt: skip
-TASKS: dict[str, Task] = {n: importlib.import_module(f"r1ci.tasks.symbench.{n}").TASKS[0] for n in PART2}
+TASKS: dict[str, Task] = {
+    n: module_tasks(importlib.import_module(f"r1ci.tasks.symbench.{n}"))[0] for n in PART2
+}
 
 
 def wrap(answer: str) -> str:
@@ -58,8 +61,8 @@ def symbench_root():
 def test_each_module_exposes_its_task() -> None:
     for name in PART2:
         module = importlib.import_module(f"r1ci.tasks.symbench.{name}")
-        assert [t.name for t in module.TASKS] == [name]
-        task = module.TASKS[0]
+        assert [t.name for t in module_tasks(module)] == [name]
+        task = module_tasks(module)[0]
         assert task.source == "symbench" and task.difficulties == DIFFICULTIES
         assert callable(task.extra["corrupt"]) and callable(task.reference_program)
         assert ("reference" in task.extra) == (name in REFERENCE_SIZES)
@@ -121,9 +124,10 @@ def test_questions_do_not_depend_on_string_hashing() -> None:
     # Question i must be the same on every machine: no iteration over hash-ordered sets of strings.
     src = (
         "import json, importlib\n"
+        "from r1ci.tasks.symbench import module_tasks\n"
         f"names = {list(PART2)!r}\n"
-        "qs = [q.to_dict() for n in names for d in (1, 3, 5)\n"
-        "      for q in importlib.import_module('r1ci.tasks.symbench.' + n).TASKS[0].questions(3, seed=8, difficulty=d)]\n"
+        "tasks = [module_tasks(importlib.import_module('r1ci.tasks.symbench.' + n))[0] for n in names]\n"
+        "qs = [q.to_dict() for t in tasks for d in (1, 3, 5) for q in t.questions(3, seed=8, difficulty=d)]\n"
         "print(json.dumps(qs, sort_keys=True))\n"
     )
     outs = [

@@ -20,6 +20,7 @@ from r1ci.tasks.symbench import (
     logical_equation,
     math_counting,
     math_geometry,
+    module_tasks,
     new_operator,
     pattern_recognition,
     permutations_combinations,
@@ -36,11 +37,12 @@ from r1ci.tasks.symbench._rewriting import run_methods
 
 
 def q(module: Any, metadata: dict[str, Any], answer: str | None) -> Question:
-    return Question(id="known", task=module.NAME, prompt="", answer=answer, metadata=metadata)
+    name = module.__name__.rpartition(".")[2]
+    return Question(id="known", task=name, prompt="", answer=answer, metadata=metadata)
 
 
 def accepts(module: Any, question: Question, answer: str) -> bool:
-    return module.TASKS[0].score(question, f"<<<{answer}>>>") == 1.0
+    return module_tasks(module)[0].score(question, f"<<<{answer}>>>") == 1.0
 
 
 def test_string_insertion_overlapping_matches() -> None:

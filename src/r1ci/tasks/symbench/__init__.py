@@ -1,18 +1,25 @@
 """SymBench: the CodeSteer authors' 37 symbolic, planning and puzzle tasks, as our own generators
 (plus four extra tasks of our own, outside the 144).
 
-Every module in this package that defines `TASKS: list[Task]` contributes its tasks; the registry
-finds them with `pkgutil`, so adding a task is adding a module. Modules whose name starts with `_`
-and modules without `TASKS` (shared helpers such as `common`) are skipped. A module that fails to
-import is an error, not a silently smaller suite.
+Every module in this package is a task module, found with `pkgutil`, so adding a task is adding a
+module. By convention a module declares one task named after itself: `DESCRIPTION`, `sample(rng,
+difficulty) -> Sample` and `check(answer, question)`, and optionally `reference`, `reference_program`,
+`corrupt`, `MANY_VALID_ANSWERS`, `DEFAULT_DIFFICULTY` and `DIFFICULTIES` (`common.task_from_module`
+builds the `Task`). A module whose tasks take another shape (several tasks, or built by a factory
+such as `bbh_derived_task` or `math_task`) lists them instead in `TASKS: list[Task]`. Modules whose
+name starts with `_`, and `common`, are shared helpers and skipped. A module that fails to import, or
+that is neither shape, is an error, not a silently smaller suite.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
+from types import ModuleType
 
 from r1ci.tasks.base import Task
+from r1ci.tasks.symbench.common import task_from_module
 
 # CodeSteer's 37 SymBench tasks (its benchmark's membership; the registry lists them in this order).
 SYMBENCH_NAMES: tuple[str, ...] = (
@@ -39,6 +46,27 @@ def _task_modules() -> list[str]:
     )
 
 
+@functools.cache
+def _convention_task(module: ModuleType) -> Task:
+    """One Task object per module, as a module-level `TASKS` list was (registry rebuilds reuse it)."""
+    return task_from_module(module)
+
+
+def module_tasks(module: ModuleType) -> list[Task]:
+    """The tasks one SymBench module contributes: its `TASKS` list, else the one task it declares by
+    convention (`task_from_module`)."""
+    tasks = getattr(module, "TASKS", None)
+    if tasks is None:
+        return [_convention_task(module)]
+    for task in tasks:
+        if not isinstance(task, Task) or task.source != "symbench":
+            raise TypeError(
+                f"{module.__name__}.TASKS must hold Task objects with source 'symbench' (build them with "
+                f"symbench_task(...)); found {task!r:.80}"
+            )
+    return list(tasks)
+
+
 def load_tasks() -> list[Task]:
     """All SymBench tasks found in this package, canonical ones first in paper order."""
     found: dict[str, Task] = {}
@@ -50,15 +78,7 @@ def load_tasks() -> list[Task]:
                 f"SymBench task module r1ci.tasks.symbench.{module_name} failed to import: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        tasks = getattr(module, "TASKS", None)
-        if tasks is None:
-            continue  # a helper module shared by task modules
-        for task in tasks:
-            if not isinstance(task, Task) or task.source != "symbench":
-                raise TypeError(
-                    f"r1ci.tasks.symbench.{module_name}.TASKS must hold Task objects with source "
-                    f"'symbench' (build them with symbench_task(...)); found {task!r:.80}"
-                )
+        for task in module_tasks(module):
             if task.name in found:
                 raise ValueError(f"SymBench task {task.name!r} is defined twice (second in {module_name})")
             found[task.name] = task

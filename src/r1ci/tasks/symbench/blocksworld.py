@@ -20,7 +20,8 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import call_program
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Move top blocks between numbered stacks to reach a goal layout."
 
 Layout = list[list[str]]
 
@@ -185,16 +186,3 @@ def corrupt(gold: str, q: Question) -> str:
 reference_program = call_program(
     plan, "initial", "goal", show=lambda call: f"'\\n'.join(f'Move {{b}} from {{a}} to {{c}}' for b, a, c in {call})"
 )
-
-
-TASKS = [
-    symbench_task(
-        "blocksworld",
-        sample,
-        check,
-        description="Move top blocks between numbered stacks to reach a goal layout.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

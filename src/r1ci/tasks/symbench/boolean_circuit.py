@@ -12,9 +12,9 @@ import random
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import first_rejected, parse_int_list, program
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "boolean_circuit"
+DESCRIPTION = "Evaluate a gate-level Boolean circuit, or find inputs that set its output."
+MANY_VALID_ANSWERS = True
 _BINARY = ["AND", "OR", "XOR", "NAND", "NOR"]
 
 # difficulty -> (inputs, gates, outputs for evaluate, share of satisfy questions)
@@ -125,16 +125,3 @@ def corrupt(gold: str, q: Question) -> str:
 def reference_program(q: Question) -> str:
     keys = ("kind", "gates", "n_inputs", "outputs", "inputs", "target")
     return program(solve_circuit, {k: q.metadata[k] for k in keys if k in q.metadata}, helpers=[simulate])
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Evaluate a gate-level Boolean circuit, or find inputs that set its output.",
-        reference_program=reference_program,
-        corrupt=corrupt,
-        many_valid_answers=True,
-    )
-]

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import group_dirs, numbered_dirs, program_from
-from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
+from r1ci.tasks.symbench.common import ReferenceParser
+
+DESCRIPTION = "Assign lifters (alone or in teams) to lift all boxes within a step budget."
 
 Plan = list[list[tuple[int, list[int]]]]
 
@@ -225,16 +227,3 @@ def reference_program(q: Question) -> str:
         f"(lambda a, b: '\\n'.join(f'Step {{i + 1}}: {{s!r}}' for i, s in enumerate(a if len(a) <= len(b) else b)))"
         f"(best_fit_plan({m['boxes']!r}, {m['lifters']!r}), greedy_plan({m['boxes']!r}, {m['lifters']!r}))",
     )
-
-
-TASKS = [
-    symbench_task(
-        "boxlift",
-        sample,
-        check,
-        description="Assign lifters (alone or in teams) to lift all boxes within a step budget.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

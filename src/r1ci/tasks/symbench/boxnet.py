@@ -24,7 +24,9 @@ from typing import Any
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import group_dirs, numbered_dirs
-from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
+from r1ci.tasks.symbench.common import ReferenceParser
+
+DESCRIPTION = "Plan multi-agent box moves on a grid so every box reaches a same-coloured target."
 
 State = dict[str, list[str]]
 
@@ -240,15 +242,3 @@ VARIANTS: dict[str, ReferenceParser] = {"sft": lambda root: _read(root / "BoxNet
 def corrupt(gold: str, q: Question) -> str:
     """The plan without its final step: some box stays unmatched."""
     return json.dumps(json.loads(gold)[:-1])
-
-
-TASKS = [
-    symbench_task(
-        "boxnet",
-        sample,
-        check,
-        description="Plan multi-agent box moves on a grid so every box reaches a same-coloured target.",
-        reference=reference,
-        corrupt=corrupt,
-    )
-]

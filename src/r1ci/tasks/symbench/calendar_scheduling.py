@@ -12,9 +12,9 @@ import re
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import first_rejected, join_and, program, strip_wrapping
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "calendar_scheduling"
+DESCRIPTION = "Find a meeting slot that fits several busy calendars and personal constraints."
+MANY_VALID_ANSWERS = True
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 _PEOPLE = ["Alice", "Bob", "Carmen", "Dmitri", "Esther", "Farid", "Grace", "Hugo", "Ines", "Jamal"]
 WORK_START, WORK_END = 9 * 60, 17 * 60
@@ -179,16 +179,3 @@ def corrupt(gold: str, q: Question) -> str:
 def reference_program(q: Question) -> str:
     keys = ("days", "work", "duration", "busy", "prefs")
     return program(earliest_slot, {k: q.metadata[k] for k in keys}, helpers=[slot_ok])
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Find a meeting slot that fits several busy calendars and personal constraints.",
-        reference_program=reference_program,
-        corrupt=corrupt,
-        many_valid_answers=True,
-    )
-]

@@ -22,9 +22,8 @@ from r1ci.tasks.symbench._helpers import (
     metadata_program,
     published_samples,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "combinatorial_calculation"
+DESCRIPTION = "Insert arithmetic operators and parentheses between ordered digits to reach a target."
 _OPS = "+-*/"
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
@@ -197,16 +196,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("combinatorial_calculation", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Insert arithmetic operators and parentheses between ordered digits to reach a target.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -4,6 +4,8 @@ Each task module (one per task family) writes `sample(rng, difficulty) -> Sample
 `check(answer, question) -> bool | float`, and optionally a reference-data parser that reads the
 CodeSteer authors' published question set (under `r1ci.paths.symbench_dir()`) into `Sample`s.
 The reference sets are the fixed test sets and regression data: the checker must accept their golds.
+`task_from_module` builds the `Task` from those module attributes (the package loader calls it for
+every task module without an explicit `TASKS` list).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from r1ci.paths import symbench_dir
@@ -54,6 +57,36 @@ def symbench_task(
             **{k: v for k, v in (("reference", reference), ("corrupt", corrupt)) if v is not None},
             **({"many_valid_answers": True} if many_valid_answers else {}),
         },
+    )
+
+
+_REQUIRED = ("DESCRIPTION", "sample", "check")
+
+
+def task_from_module(module: ModuleType) -> Task:
+    """The task a SymBench task module declares by convention, named after the module.
+
+    Required: `DESCRIPTION` (one line), `sample(rng, difficulty) -> Sample`, `check(answer, q)`.
+    Optional: `reference` (a `ReferenceParser`), `reference_program(q)`, `corrupt(gold, q)`,
+    `MANY_VALID_ANSWERS`, `DEFAULT_DIFFICULTY`, `DIFFICULTIES` (see `symbench_task`)."""
+    missing = [attr for attr in _REQUIRED if not hasattr(module, attr)]
+    if missing:
+        raise AttributeError(
+            f"SymBench task module {module.__name__} defines no TASKS list and lacks {', '.join(missing)}; "
+            f"a task module defines {', '.join(_REQUIRED)} (or an explicit TASKS list), and a helper "
+            "module's name starts with '_'"
+        )
+    return symbench_task(
+        module.__name__.rpartition(".")[2],
+        module.sample,
+        module.check,
+        description=module.DESCRIPTION,
+        default_difficulty=getattr(module, "DEFAULT_DIFFICULTY", 2),
+        difficulties=getattr(module, "DIFFICULTIES", DIFFICULTIES),
+        reference=getattr(module, "reference", None),
+        reference_program=getattr(module, "reference_program", None),
+        corrupt=getattr(module, "corrupt", None),
+        many_valid_answers=getattr(module, "MANY_VALID_ANSWERS", False),
     )
 
 

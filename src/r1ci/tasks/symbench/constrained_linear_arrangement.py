@@ -20,9 +20,8 @@ from r1ci.tasks.symbench._helpers import (
     program,
     published_samples,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "constrained_linear_arrangement"
+DESCRIPTION = "Deduce an opponent's card sequence from your own cards and the round results."
 CARDS = {"elements": "ABCDE", "animal": "ABCDEFGH", "stick_game": "ABCD"}
 
 _RULES = {
@@ -163,16 +162,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("constrained_linear_arrangement", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Deduce an opponent's card sequence from your own cards and the round results.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -24,7 +24,8 @@ import numpy as np
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import cells, read_question_folder
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Deduce a digits-and-letters password from Mastermind-style guess feedback."
 
 # difficulty -> (digits in the lock, letters in the lock, redundant extra guesses)
 LEVELS: dict[int, tuple[int, int, int]] = {1: (2, 2, 0), 2: (2, 2, 2), 3: (3, 2, 0), 4: (3, 2, 2), 5: (3, 2, 4)}
@@ -188,15 +189,3 @@ def corrupt(gold: str, q: Question) -> str:
     ans = list(q.metadata["answer"])
     ans[0], ans[1] = ans[1], ans[0]
     return json.dumps(ans)
-
-
-TASKS = [
-    symbench_task(
-        "cryptanalysis",
-        sample,
-        check,
-        description="Deduce a digits-and-letters password from Mastermind-style guess feedback.",
-        reference=reference,
-        corrupt=corrupt,
-    )
-]

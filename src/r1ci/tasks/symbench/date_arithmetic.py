@@ -13,9 +13,8 @@ import re
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import first_rejected, parse_number, program, strip_wrapping
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "date_arithmetic"
+DESCRIPTION = "Calendar arithmetic: offsets, weekdays, day counts, n-th weekdays and ages."
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
@@ -179,15 +178,3 @@ def corrupt(gold: str, q: Question) -> str:
 def reference_program(q: Question) -> str:
     keys = ("kind", "date", "end", "n", "weekday", "year", "month", "k", "steps")
     return program(solve_date, {k: q.metadata[k] for k in keys if k in q.metadata})
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Calendar arithmetic: offsets, weekdays, day counts, n-th weekdays and ages.",
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

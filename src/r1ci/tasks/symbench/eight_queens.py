@@ -23,7 +23,10 @@ from r1ci.tasks.symbench._helpers import (
     parse_positions,
     read_question_folder,
 )
-from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
+from r1ci.tasks.symbench.common import ReferenceParser
+
+DESCRIPTION = "Complete an N-queens board with pre-placed queens and blocked cells."
+MANY_VALID_ANSWERS = True
 
 # difficulty -> (board size, pre-placed queens (min, max), blocked cells (min, max))
 LEVELS: dict[int, tuple[int, tuple[int, int], tuple[int, int]]] = {
@@ -172,17 +175,3 @@ def corrupt(gold: str, q: Question) -> str:
 reference_program = call_program(
     solve, "n", "placed", "blocked", show=lambda call: f"', '.join(f'{{r}} {{c}}' for r, c in {call})"
 )
-
-
-TASKS = [
-    symbench_task(
-        "eight_queens",
-        sample,
-        check,
-        description="Complete an N-queens board with pre-placed queens and blocked cells.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-        many_valid_answers=True,
-    )
-]

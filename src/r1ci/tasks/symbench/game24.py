@@ -24,7 +24,9 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import first_rejected, program_from
-from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
+from r1ci.tasks.symbench.common import ReferenceParser
+
+DESCRIPTION = "Combine all given numbers with + - * / and parentheses to reach the target (Game of 24)."
 
 # difficulty -> (how many numbers, largest number, possible targets)
 LEVELS: dict[int, tuple[int, int, tuple[int, ...]]] = {
@@ -276,16 +278,3 @@ def reference_program(q: Question) -> str | None:
     if len(numbers) > 6:
         return None  # brute force over more numbers is too slow for a teacher script
     return program_from([solve], f"solve({numbers!r}, {q.metadata['target']!r})", imports="import re")
-
-
-TASKS = [
-    symbench_task(
-        "game24",
-        sample,
-        check,
-        description="Combine all given numbers with + - * / and parentheses to reach the target (Game of 24).",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import call_program, flat, grid_text, parse_ints, read_question_folder
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "2048 variant: slide one tile along a move string, merging equal tiles."
 
 # difficulty -> (grid size, number of moves)
 LEVELS: dict[int, tuple[int, int]] = {1: (2, 2), 2: (3, 3), 3: (4, 4), 4: (5, 6), 5: (6, 9)}
@@ -102,16 +103,3 @@ def corrupt(gold: str, q: Question) -> str:
 reference_program = call_program(
     slide, "grid", "start", "moves", show=lambda call: f"', '.join(str(v) for row in {call} for v in row)"
 )
-
-
-TASKS = [
-    symbench_task(
-        "game_2048",
-        sample,
-        check,
-        description="2048 variant: slide one tile along a move string, merging equal tiles.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

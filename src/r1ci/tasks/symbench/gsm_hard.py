@@ -16,9 +16,8 @@ from pathlib import Path
 from r1ci.jsonl import read_records
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import first_rejected, parse_number, word_problem_close
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "gsm_hard"
+DESCRIPTION = "Multi-step arithmetic word problems with large numbers (GSM-Hard style)."
 _NAMES = ["Janet", "Carlos", "Mei", "Priya", "Tom", "Aisha", "Lukas", "Sofia", "Kwame", "Elena", "Ravi", "Hana"]
 _BIG = {1: (10, 99), 2: (100, 999), 3: (1_000, 9_999), 4: (10_000, 999_999), 5: (100_000, 9_999_999)}
 
@@ -189,16 +188,3 @@ def reference(root: Path) -> list[Sample]:
         problem = f"{row['input']}\n\nReturn your answer with the format <<<number>>>."
         out.append(Sample(problem, gold, {"code": row["code"]}))
     return out
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Multi-step arithmetic word problems with large numbers (GSM-Hard style).",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

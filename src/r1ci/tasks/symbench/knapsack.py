@@ -10,9 +10,8 @@ import random
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import first_rejected, metadata_program, parse_int_list
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "knapsack"
+DESCRIPTION = "0/1 knapsack: pick items within a weight limit that maximise total value."
 
 # difficulty -> (items, max weight, max value)
 _LEVELS = {1: (4, 10, 20), 2: (6, 15, 30), 3: (9, 20, 50), 4: (12, 30, 80), 5: (16, 40, 120)}
@@ -79,15 +78,3 @@ def corrupt(gold: str, q: Question) -> str:
 
 
 reference_program = metadata_program(solve_knapsack, "weights", "values", "capacity")
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="0/1 knapsack: pick items within a weight limit that maximise total value.",
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -19,9 +19,8 @@ from r1ci.tasks.symbench._helpers import (
     metadata_program,
     published_samples,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "letter_logic_diagram"
+DESCRIPTION = "Complete a Latin square of letters whose minor diagonal is one repeated letter."
 
 # difficulty -> (grid size, fraction of cells left filled)
 _LEVELS = {1: (5, 0.6), 2: (6, 0.5), 3: (7, 0.5), 4: (7, 0.42), 5: (7, 0.35)}
@@ -143,16 +142,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("letter_logic_diagram", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Complete a Latin square of letters whose minor diagonal is one repeated letter.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

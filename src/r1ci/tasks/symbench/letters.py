@@ -18,7 +18,8 @@ import string
 from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Count a letter in a string and list its 1-based positions."
 
 # difficulty -> (min length, max length, min count, max count)
 LEVELS: dict[int, tuple[int, int, int, int]] = {
@@ -107,16 +108,3 @@ def reference_program(q: Question) -> str:
         "positions = [i + 1 for i, ch in enumerate(word) if ch == letter]\n"
         "print(f\"Count: {len(positions)}, Positions: [{', '.join(map(str, positions))}]\")\n"
     )
-
-
-TASKS = [
-    symbench_task(
-        "letters",
-        sample,
-        check,
-        description="Count a letter in a string and list its 1-based positions.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

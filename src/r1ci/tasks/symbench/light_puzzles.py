@@ -14,7 +14,8 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import call_program, parse_ints, read_question_folder
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Simulate buttons that toggle sets of lights and report the final grid."
 
 # difficulty -> (grid size, number of buttons, number of rounds)
 LEVELS: dict[int, tuple[int, int, int]] = {
@@ -90,16 +91,3 @@ def corrupt(gold: str, q: Question) -> str:
 reference_program = call_program(
     press_all, "initial", "buttons", "presses", show=lambda call: f"','.join(map(str, {call}))"
 )
-
-
-TASKS = [
-    symbench_task(
-        "light_puzzles",
-        sample,
-        check,
-        description="Simulate buttons that toggle sets of lights and report the final grid.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

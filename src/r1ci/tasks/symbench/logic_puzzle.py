@@ -27,7 +27,8 @@ from r1ci.tasks.symbench._helpers import (
     parse_positions,
     read_question_folder,
 )
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Select k distinct numbers in a grid under row/column sum or product constraints."
 
 # difficulty -> (grid size, cells to select, value range, constraint)
 # (the published set runs from 2x2 to 10x10; difficulty 5 matches its largest puzzles)
@@ -296,16 +297,3 @@ def corrupt(gold: str, q: Question) -> str:
     r, c = chosen[-1]
     cands += [format_positions([*chosen[:-1], ((r + dr) % n, (c + dc) % n)]) for dr, dc in ((0, 1), (1, 0))]
     return first_rejected(gold, q, check, cands)
-
-
-TASKS = [
-    symbench_task(
-        "logic_puzzle",
-        sample,
-        check,
-        description="Select k distinct numbers in a grid under row/column sum or product constraints.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -22,9 +22,8 @@ from r1ci.tasks.symbench._helpers import (
     parse_number,
     published_samples,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "logical_equation"
+DESCRIPTION = "Assign distinct numbers to letters so that sums, differences, ratios and orderings hold."
 Relation = list  # ["sum", a, b, v] | ["diff", a, b, v] | ["ratio", a, b, k] (a = k*b) | ["gt", a, b]
 
 # difficulty -> (letters, number of relations, largest number)
@@ -195,16 +194,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("logical_equation", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Assign distinct numbers to letters so that sums, differences, ratios and orderings hold.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import program_from, read_question_folder
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Letter-card Mahjong: judge Peng / Chi / Pass for the last added card."
 
 # difficulty -> (number of rounds, Chi allowed)
 LEVELS: dict[int, tuple[int, bool]] = {1: (1, False), 2: (3, False), 3: (3, True), 4: (5, True), 5: (8, True)}
@@ -151,16 +152,3 @@ def reference_program(q: Question) -> str | None:
     if "gold" in m and final_result(m["initial"], m["rounds"], m["chi"]) != m["gold"]:
         return None
     return program_from([judge, final_result], f"final_result({m['initial']!r}, {m['rounds']!r}, {m['chi']!r})")
-
-
-TASKS = [
-    symbench_task(
-        "mahjong",
-        sample,
-        check,
-        description="Letter-card Mahjong: judge Peng / Chi / Pass for the last added card.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

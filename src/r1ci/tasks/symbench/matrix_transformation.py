@@ -17,7 +17,8 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import call_program, cells, flat, read_question_folder
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Rotate, flip or transpose a character matrix (compositions at higher levels)."
 
 OPERATIONS: dict[str, str] = {
     "rotate_cw": "rotate the matrix 90 degrees clockwise",
@@ -134,16 +135,3 @@ def corrupt(gold: str, q: Question) -> str:
 reference_program = call_program(
     transform, "matrix", "operations", show=lambda call: f"','.join(v for row in {call} for v in row)"
 )
-
-
-TASKS = [
-    symbench_task(
-        "matrix_transformation",
-        sample,
-        check,
-        description="Rotate, flip or transpose a character matrix (compositions at higher levels).",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

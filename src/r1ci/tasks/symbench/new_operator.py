@@ -26,9 +26,8 @@ from r1ci.tasks.symbench._helpers import (
     program,
     published_samples,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "new_operator"
+DESCRIPTION = "Evaluate an expression over newly defined binary operators with a stated precedence."
 _SYMBOLS = "~&@#$%"
 
 # form -> definition text (p, q are integer coefficients)
@@ -206,16 +205,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("new_operator_dataset", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Evaluate an expression over newly defined binary operators with a stated precedence.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

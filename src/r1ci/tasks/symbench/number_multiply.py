@@ -18,7 +18,9 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import group_dirs, sample_dirs
-from r1ci.tasks.symbench.common import ReferenceParser, symbench_task
+from r1ci.tasks.symbench.common import ReferenceParser
+
+DESCRIPTION = "Exact product of several signed integers of growing digit lengths."
 
 # difficulty -> digit-length patterns to choose from
 LEVELS: dict[int, tuple[tuple[int, ...], ...]] = {
@@ -94,16 +96,3 @@ def corrupt(gold: str, q: Question) -> str:
 def reference_program(q: Question) -> str:
     numbers = q.metadata["numbers"]
     return f"import math\n\nprint(math.prod({numbers!r}))\n"
-
-
-TASKS = [
-    symbench_task(
-        "number_multiply",
-        sample,
-        check,
-        description="Exact product of several signed integers of growing digit lengths.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -24,7 +24,8 @@ from typing import Any
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import first_rejected, join_and
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Plan a waypoint path that enters some boxes, avoids others and the walls."
 
 Box = tuple[float, float, float, float]  # x_start, x_end, y_start, y_end
 Point = tuple[float, float]
@@ -207,14 +208,3 @@ def corrupt(gold: str, q: Question) -> str:
     points = parse_waypoints(gold) or []
     cands = [str([tuple(m["start"]), tuple(m["end"])]), str(points[:-1])]
     return first_rejected(gold, q, check, cands)
-
-
-TASKS = [
-    symbench_task(
-        "path_plan",
-        sample,
-        check,
-        description="Plan a waypoint path that enters some boxes, avoids others and the walls.",
-        corrupt=corrupt,
-    )
-]

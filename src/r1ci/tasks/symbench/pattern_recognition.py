@@ -19,9 +19,8 @@ from r1ci.tasks.symbench._helpers import (
     parse_int_list,
     published_samples,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "pattern_recognition"
+DESCRIPTION = "Locate the largest single-character square in a letter matrix."
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # difficulty -> (rows range, cols range, square side range)
@@ -102,16 +101,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("pattern_recognition", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Locate the largest single-character square in a letter matrix.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

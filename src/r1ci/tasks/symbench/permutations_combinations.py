@@ -21,9 +21,8 @@ from r1ci.tasks.symbench._helpers import (
     parse_items,
     published_samples,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "permutations_combinations"
+DESCRIPTION = "Arrange labelled books on a shelf so that every positional constraint holds."
 Constraint = list  # [kind, book, other]: kind in at | not_at (other: 1-based position) | left | right | adjacent
 
 # difficulty -> (number of books, number of constraints)
@@ -181,16 +180,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("permutations_and_combinations", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Arrange labelled books on a shelf so that every positional constraint holds.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

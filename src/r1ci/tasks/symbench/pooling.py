@@ -14,7 +14,8 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import flat, grid_text, parse_numbers, program_from, read_question_folder
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Max / average / min pooling of an integer matrix with a sliding window."
 
 # difficulty -> (matrix sizes, window sizes, pooling types, strides, value range)
 LEVELS: dict[int, tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...], tuple[int, int]]] = {
@@ -110,16 +111,3 @@ def reference_program(q: Question) -> str:
     call = (f"','.join(f'{{v:g}}' if float(v).is_integer() else f'{{v:.2f}}' "
             f"for row in pool({m['matrix']!r}, {m['window']}, {m['kind']!r}, {m.get('stride', 1)}) for v in row)")
     return program_from([pool], call)
-
-
-TASKS = [
-    symbench_task(
-        "pooling",
-        sample,
-        check,
-        description="Max / average / min pooling of an integer matrix with a sliding window.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import cells, program_from, read_question_folder
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Reversi: write the board after the listed landing moves."
 
 # difficulty -> (board size, opening moves played before the shown position, rounds to simulate)
 LEVELS: dict[int, tuple[int, tuple[int, int], int]] = {
@@ -175,16 +176,3 @@ def reference_program(q: Question) -> str | None:
     if m.get("published"):
         return None  # the published boards already include the moves (see module docstring)
     return program_from([flips, play], f"','.join(play({m['board']!r}, {m['moves']!r}))")
-
-
-TASKS = [
-    symbench_task(
-        "reversi",
-        sample,
-        check,
-        description="Reversi: write the board after the listed landing moves.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -19,9 +19,8 @@ from r1ci.tasks.symbench._helpers import (
     parse_number,
     published_samples,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "statistical_counting"
+DESCRIPTION = "Score the runs of repeated letters in a string under per-letter rules."
 _WORDS = {2: "two", 3: "three", 4: "four"}
 
 # difficulty -> (number of letters, string length range, max run threshold, max score)
@@ -93,16 +92,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("statistical_counting_dataset", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Score the runs of repeated letters in a string under per-letter rules.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -20,9 +20,8 @@ from r1ci.tasks.symbench._helpers import (
     published_samples,
     strip_wrapping,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "string_deletion_modification"
+DESCRIPTION = "Rewrite a string with ordered deletion/modification rules until none applies."
 MAX_STEPS = 60
 """Generated questions must finish within this many rule applications (longer ones are redrawn)."""
 
@@ -223,16 +222,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("string_deletion_and_modification", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Rewrite a string with ordered deletion/modification rules until none applies.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -21,9 +21,8 @@ from r1ci.tasks.symbench._helpers import (
     published_samples,
     strip_wrapping,
 )
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "string_insertion"
+DESCRIPTION = "Apply one round of pattern-triggered character insertions to a string."
 _ALPHABET = "ABCDEFG"
 
 # difficulty -> (alphabet size, number of rules, pattern length, string length range)
@@ -109,16 +108,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("string_insertion", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Apply one round of pattern-triggered character insertions to a string.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

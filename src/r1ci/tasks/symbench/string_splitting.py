@@ -22,9 +22,8 @@ from r1ci.tasks.symbench._helpers import (
     published_samples,
 )
 from r1ci.tasks.symbench._rewriting import run_methods
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "string_splitting"
+DESCRIPTION = "Cycle dismantling/combining methods over machines and parts until none applies."
 ORDER = ["A", "B", "C", "X", "Y", "Z"]
 _KIND = {"A": "machine", "B": "machine", "C": "machine", "X": "part", "Y": "part", "Z": "part"}
 
@@ -115,16 +114,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("string_splitting", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Cycle dismantling/combining methods over machines and parts until none applies.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -21,9 +21,8 @@ from r1ci.tasks.symbench._helpers import (
     published_samples,
 )
 from r1ci.tasks.symbench._rewriting import run_methods, tiered_method
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "string_synthesis"
+DESCRIPTION = "Combine blocks by greedily cycling synthesis methods; report all nine block counts."
 BLOCKS = ["[A]", "[B]", "[C]", "{A}", "{B}", "{C}", "(A)", "(B)", "(C)"]
 _TIERS = [BLOCKS[0:3], BLOCKS[3:6], BLOCKS[6:9]]
 _WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four"}
@@ -97,16 +96,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("string_synthesis", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Combine blocks by greedily cycling synthesis methods; report all nine block counts.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from r1ci.tasks.base import Question, Sample
 from r1ci.tasks.symbench._helpers import call_program, cells, first_rejected, read_question_folder
-from r1ci.tasks.symbench.common import symbench_task
+
+DESCRIPTION = "Fill a 9x9 Sudoku (any valid completion counts)."
 
 BLANKS: dict[int, tuple[int, int]] = {1: (18, 24), 2: (28, 34), 3: (38, 44), 4: (46, 52), 5: (54, 58)}
 
@@ -155,16 +156,3 @@ def corrupt(gold: str, q: Question) -> str:
 
 
 reference_program = call_program(solve, "puzzle")
-
-
-TASKS = [
-    symbench_task(
-        "sudoku",
-        sample,
-        check,
-        description="Fill a 9x9 Sudoku (any valid completion counts).",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]

@@ -22,9 +22,8 @@ from r1ci.tasks.symbench._helpers import (
     published_samples,
 )
 from r1ci.tasks.symbench._rewriting import run_methods, tiered_method
-from r1ci.tasks.symbench.common import symbench_task
 
-NAME = "synthesis_decomposition"
+DESCRIPTION = "Cycle crop-exchange methods once per round until none applies; report final stocks."
 _ALL = ["A", "B", "C", "X", "Y"]
 _KIND = {"A": "crop", "B": "crop", "C": "crop", "X": "product", "Y": "product"}
 
@@ -116,16 +115,3 @@ def _from_published(d: Path, problem: str, sol: Any) -> Sample:
 
 
 reference = published_samples("synthesis_decomposition_dataset", _from_published)
-
-
-TASKS = [
-    symbench_task(
-        NAME,
-        sample,
-        check,
-        description="Cycle crop-exchange methods once per round until none applies; report final stocks.",
-        reference=reference,
-        reference_program=reference_program,
-        corrupt=corrupt,
-    )
-]
