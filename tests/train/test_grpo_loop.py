@@ -71,6 +71,40 @@ def test_update_raises_logprob_of_positive_advantage_samples(tiny_model_dir: Pat
     assert out["grad_norm"] > 0
 
 
+def test_sampler_logprob_diff_measures_a_stale_sampler(tiny_model_dir: Path) -> None:
+    """The sampler's reported log-probs are compared with the policy's own on model tokens: a sampler
+    that is off by 0.25 nats per token (a stale engine) reads 0.25; interpreter tokens do not count."""
+    import dataclasses
+
+    from accelerate import Accelerator
+    from transformers import AutoModelForCausalLM
+
+    from r1ci.rollout.trajectory import Segment, Trajectory
+    from r1ci.train.grpo import StepBatch, make_lr_scheduler, make_optimizer, update_policy
+    from r1ci.train.grpo_batch import build_micro_batches, sequence_logprobs
+
+    cfg = _cfg(tiny_model_dir, Path("unused"))
+    cfg.grpo.group_size = 2
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    acc = Accelerator(cpu=True)
+    opt = make_optimizer(model, cfg)
+    model, opt = acc.prepare(model, opt)
+    sched = make_lr_scheduler(opt, cfg)
+    good = Trajectory("toy", "toy/0", "p", [], [1, 2, 3], "x", [Segment("model", "x", [100, 555, 101])],
+                      [100, 555, 101], [1, 0, 1], None, 0, 0, "answer", reward=1.0)
+    bad = dataclasses.replace(good, completion_ids=[200, 201], mask=[1, 1], reward=0.0)
+    (mb,) = build_micro_batches([good, bad], torch.zeros(2), pad_id=0, micro_batch_size=2)
+    with torch.no_grad():
+        policy, _ = sequence_logprobs(model, mb, 1.0)
+    rows = {i: r for r, i in enumerate(mb.index)}
+    good.logprobs = [float(policy[rows[0], 0]) - 0.25, 7.0, float(policy[rows[0], 2]) - 0.25]
+    bad.logprobs = [float(policy[rows[1], t]) + 0.25 for t in range(2)]
+    out = update_policy(cfg, model, None, opt, sched, acc, StepBatch([[good, bad]], [[good, bad]], 0, 1, 1, 0.0, 0.0),
+                        pad_id=0)
+    assert out["sampler_logprob_diff"] == pytest.approx(0.25, abs=1e-5)
+    assert out["sampler_logprob_diff_max"] == pytest.approx(0.25, abs=1e-5)
+
+
 def test_loop_metrics_checkpoint_resume_and_final(tiny_model_dir: Path, tmp_path: Path) -> None:
     from r1ci.train.checkpoint import list_checkpoints
     from r1ci.train.grpo import train_grpo

@@ -347,7 +347,9 @@ def update_policy(
             if g.beta > 0:
                 ref[i] = _reference_logprobs(inner, ref_model, mb, temp, accelerator)
 
-    sums = dict.fromkeys(("entropy", "kl", "clip_high", "clip_low", "ratio", "tokens", "loss"), 0.0)
+    sums = dict.fromkeys(("entropy", "kl", "clip_high", "clip_low", "ratio", "tokens", "loss", "sampler_diff",
+                          "sampler_tokens"), 0.0)
+    sampler_diff_max = 0.0
     grad_norm = 0.0
     model.train()
     for epoch in range(g.mu):
@@ -370,6 +372,14 @@ def update_policy(
                 sums["entropy"] += float(ent[m].sum())
                 sums["kl"] += parts.kl_sum
                 sums["tokens"] += parts.tokens
+                if mb.sampler_logprobs is not None:
+                    # the sampler's log-probs against the policy's own, before this step's update:
+                    # a stale or broken weight sync (vLLM) shows here first
+                    diff = (logp.detach() - mb.sampler_logprobs.to(logp.dtype)).abs()[m]
+                    sums["sampler_diff"] += float(diff.sum())
+                    if diff.numel():
+                        sums["sampler_tokens"] += diff.numel()
+                        sampler_diff_max = max(sampler_diff_max, float(diff.max()))
             if weight:
                 sums["loss"] += float(parts.loss.detach()) / g.mu
                 sums["clip_high"] += parts.clip_high
@@ -391,6 +401,8 @@ def update_policy(
         "ratio_mean": sums["ratio"] / (toks * g.mu),
         "grad_norm": grad_norm,
         "model_tokens": sums["tokens"],
+        **({"sampler_logprob_diff": sums["sampler_diff"] / sums["sampler_tokens"],
+            "sampler_logprob_diff_max": sampler_diff_max} if sums["sampler_tokens"] else {}),
     }
 
 

