@@ -150,6 +150,19 @@ def demo_rollouts(recipe: Path, per_task: int) -> tuple[list[Question], RolloutC
     return questions, RolloutConfig(**rl["rollout"]), int(rl["grpo"]["group_size"])
 
 
+def _options(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` pairs, values parsed as YAML (so `enforce_eager=true` is a bool)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--vllm-option takes key=value, got {pair!r}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
 def compare_backends(args: argparse.Namespace) -> None:
     from r1ci.rollout.backends import get_backend
     from r1ci.sandbox import get_executor
@@ -163,7 +176,7 @@ def compare_backends(args: argparse.Namespace) -> None:
         executor.run_many(["print(1)"], timeout_s=5, memory_mb=256, max_output_bytes=1024)
         for name in args.backends.split(","):
             t0 = time.perf_counter()
-            backend = get_backend(name, args.model)
+            backend = get_backend(name, args.model, **(_options(args.vllm_option) if name == "vllm" else {}))
             start_s = time.perf_counter() - t0
             batch = args.batch if name == "hf" else None
             warm = RolloutConfig(mode="text", max_new_tokens=8, max_tokens_per_turn=8)
@@ -209,6 +222,8 @@ def main() -> None:
                     help="alternate single/multi runs this many times and keep each one's best (shared CPUs are noisy)")
     ap.add_argument("--backends", default=None, help="compare backends on the demo's rollouts, e.g. hf,vllm")
     ap.add_argument("--recipe", default=str(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"))
+    ap.add_argument("--vllm-option", action="append", default=[],
+                    help="--backends: a vllm.LLM option as key=value, e.g. enforce_eager=true (repeatable)")
     ap.add_argument("--per-task", type=int, default=2, help="--backends: questions per demo task")
     ap.add_argument("--temperature", type=float, default=None, help="--backends: override the demo's temperature")
     ap.add_argument("--seed", type=int, default=0)

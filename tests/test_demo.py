@@ -13,6 +13,7 @@ from r1ci.cli import app
 from r1ci.pipelines.demo import STAGES, load_demo_config, run_demo
 
 TINY = [
+    "backend=hf",  # a tiny random model: no vLLM engine start in the default suite
     "tasks=[number_multiply, letter_counting]",
     "eval_questions_per_task=2",
     "eval_max_new_tokens=48",

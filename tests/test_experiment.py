@@ -40,7 +40,9 @@ TINY = [
     "eval.questions=4",
     "eval.test_tasks=[]",  # the held-out set is covered by the GPU script's dry run (slow suite, CI)
     "eval.max_new_tokens=16",
-    "backend=hf",
+    "backend=hf",  # a tiny random model: no vLLM engine starts in the default suite
+    "pilot_backend=hf",
+    "rl.generation.backend=hf",
     # two RL arms keep this under a minute: uniform (no estimates) and the online curriculum (estimates,
     # stages and re-estimation; the offline arm is the same path without re-estimation)
     "arms=[sft, uniform, curriculum_online]",

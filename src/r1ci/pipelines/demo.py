@@ -26,7 +26,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from rich.console import Console
@@ -41,6 +41,7 @@ from r1ci.config import (
 )
 from r1ci.pipelines import stages
 from r1ci.provenance import provenance
+from r1ci.rollout.backends import resolve_backend_name
 
 console = Console(stderr=True)
 
@@ -69,6 +70,10 @@ class DemoConfig(StrictModel):
     model: str = "default"
     """Base model: `default` (embedded SmolLM2-135M-Instruct), a hub id, a folder or a .gguf."""
     out: str = "runs/demo"
+    backend: Literal["auto", "hf", "vllm"] = "auto"
+    """Generation backend of the evaluations, the curriculum estimate and the RL rollouts (a colocated
+    engine re-loaded after every update). auto = vllm where installed (on 2 CPU cores 6.6x the hf
+    backend's tokens/s on the demo's rollouts, 9 s to start; docs/results.md), else hf."""
     tasks: list[str] = Field(default_factory=lambda: list(DEMO_TASKS))
     """Training-split tasks with reference programs (the scripted teacher needs them)."""
     eval_questions_per_task: int = Field(6, ge=1)
@@ -162,7 +167,7 @@ def _eval_config(cfg: DemoConfig, out: Path, model: str, mode: str, resume: bool
                              seed=cfg.eval_seed, mode=mode,
                              max_new_tokens=cfg.base_eval_max_new_tokens if base else cfg.eval_max_new_tokens,
                              batch_size=cfg.eval_batch_size, out=out, resume=resume,
-                             stop_at_answer=cfg.eval_stop_at_answer)
+                             stop_at_answer=cfg.eval_stop_at_answer, backend=resolve_backend_name(cfg.backend))
 
 
 def _synth_config(cfg: DemoConfig, out: Path, resume: bool) -> Any:
@@ -176,12 +181,13 @@ def _sft_config(cfg: DemoConfig, out: Path, synth_dir: Path, resume: bool) -> An
 
 def _estimate_config(cfg: DemoConfig, out: Path, model: Path) -> Any:
     return stages.estimate_stage(model=model, tasks=cfg.tasks, seed=cfg.rl_seed, out=out / "estimates.jsonl",
-                                 section=cfg.estimate)
+                                 section=stages.merged({"backend": resolve_backend_name(cfg.backend)}, cfg.estimate))
 
 
 def _rl_config(cfg: DemoConfig, out: Path, model: Path, estimates: Path, resume: bool) -> Any:
     return stages.rl_stage(model=model, tasks=cfg.tasks, questions_per_task=int(cfg.estimate.get("questions_per_task", 4)),
-                           seed=cfg.rl_seed, estimates=estimates, out=out, resume=resume, section=cfg.rl)
+                           seed=cfg.rl_seed, estimates=estimates, out=out, resume=resume,
+                           section=stages.merged({"generation": {"backend": resolve_backend_name(cfg.backend)}}, cfg.rl))
 
 
 def validate_stages(cfg: DemoConfig, source: str | Path | None = None) -> None:

@@ -49,7 +49,7 @@ def merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 def eval_stage(*, model: str, tasks: list[str], questions_per_task: int, seed: int, mode: str,
                max_new_tokens: int, batch_size: int | None, out: Path, resume: bool,
-               stop_at_answer: bool = False) -> EvalConfig:
+               stop_at_answer: bool = False, backend: str = "hf") -> EvalConfig:
     """Greedy evaluation on fresh questions of training-split tasks."""
     from r1ci.eval.runner import EvalConfig
 
@@ -57,7 +57,9 @@ def eval_stage(*, model: str, tasks: list[str], questions_per_task: int, seed: i
         "model": model, "suite": "train", "tasks": tasks, "samples_per_task": questions_per_task, "seed": seed,
         "rollout": {"mode": mode, "max_new_tokens": max_new_tokens, "temperature": 0.0,
                     "stop_at_answer": stop_at_answer},
-        "batch_size": batch_size, "out": str(out), "resume": resume,
+        # vLLM schedules every sequence itself: a batch cap would only starve it
+        "batch_size": None if backend == "vllm" else batch_size, "out": str(out), "resume": resume,
+        "backend": backend,
     })
 
 

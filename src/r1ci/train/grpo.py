@@ -149,7 +149,10 @@ class Generator:
         self.accelerator = accelerator
         self.model = model
         self.llm: Any = None
-        if cfg.generation.backend == "vllm":
+        from r1ci.rollout.backends import resolve_backend_name
+
+        self.backend_name = resolve_backend_name(cfg.generation.backend)
+        if self.backend_name == "vllm":
             from r1ci.train.grpo_vllm import make_vllm_backend
 
             self.backend: Backend = make_vllm_backend(path, cfg.generation.vllm, num_processes=accelerator.num_processes,
@@ -524,7 +527,7 @@ def train_grpo(
             f"[bold]GRPO[/] {cfg.model} -> {out}  |  {len(pool)} questions, {sampler.num_stages} stage(s), "
             f"{cfg.grpo.questions_per_step} questions x {cfg.grpo.group_size} samples per step, "
             f"{cfg.train.max_steps} steps, {accelerator.num_processes} process(es), {precision}, "
-            f"{'LoRA' if cfg.lora.enabled else 'full'}, generation: {cfg.generation.backend}"
+            f"{'LoRA' if cfg.lora.enabled else 'full'}, generation: {generator.backend_name}"
         )
 
     completed = start

@@ -96,9 +96,10 @@ class OptimSettings(StrictModel):
 
 
 class GenerationSettings(StrictModel):
-    backend: Literal["hf", "vllm"] = "hf"
+    backend: Literal["auto", "hf", "vllm"] = "hf"
     """hf: generate in-process with the policy being trained (no weight sync needed);
-    vllm: a colocated vLLM engine whose weights are overwritten after every optimizer step."""
+    vllm: a colocated vLLM engine whose weights are overwritten after every optimizer step;
+    auto: vllm when it is installed, else hf."""
     executor: str = "local"
     """Sandbox for model code: "local" (fork-server pool) or an HTTP sandbox URL (`r1ci sandbox serve`)."""
     batch_size: int | None = None

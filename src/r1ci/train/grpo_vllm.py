@@ -46,6 +46,9 @@ def make_vllm_backend(path: str, options: dict[str, Any], *, num_processes: int 
     from r1ci.rollout.backends.vllm import VLLMBackend
 
     opts = dict(options)
+    # the sampler's log-probs on the trainer's scale (temperature applied), as the hf backend reports
+    # them: grpo.old_logprobs: sampler and the sampler_logprob_diff metric compare the two
+    opts.setdefault("logprobs_mode", "processed_logprobs")
     if num_processes > 1:
         opts.setdefault("distributed_executor_backend", "external_launcher")
         opts.setdefault("seed", rank)
