@@ -110,6 +110,23 @@ def test_sync_weights_moves_the_engine_to_the_policy(vllm_backend: Any) -> None:
     assert [t.completion_ids for t in again] == [t.completion_ids for t in before]
 
 
+def test_close_frees_the_engine(vllm_backend: Any) -> None:
+    """The demo and the experiment start one engine per stage: each must let go of its weights and KV
+    cache (2 GiB on CPU) when closed, or five stages hold five engines (13.8 GB peak before the fix)."""
+    import psutil
+
+    from r1ci.rollout.backends import get_backend
+
+    proc = psutil.Process()
+    second = get_backend("vllm", "default")
+    with_engine = proc.memory_info().rss
+    second.close()
+    assert second.llm is None
+    assert with_engine - proc.memory_info().rss > 1.5e9
+    second.close()  # twice is harmless
+    assert vllm_backend.llm is not None  # the other engine is untouched
+
+
 def _run_cli(args: list[str], timeout: int = 900) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run([sys.executable, "-m", "r1ci.cli", *args], cwd=REPO, env=env, capture_output=True,

@@ -221,6 +221,7 @@ def estimate_potentials(cfg: EstimateConfig, *, progress: bool = True) -> Path:
                             out=out, executor=executor, seed=cfg.seed, chunk_size=cfg.chunk_size,
                             progress=progress, format_reward=cfg.format_reward)
     finally:
+        backend.close()  # a vLLM engine holds its weights and KV cache until closed
         if executor is not None:
             executor.close()
     return out

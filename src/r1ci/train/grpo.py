@@ -190,6 +190,12 @@ class Generator:
         else:
             yield
 
+    def close(self) -> None:
+        """Free a colocated vLLM engine (the in-process hf backend shares the policy: nothing to free)."""
+        if self.llm is not None:
+            self.backend.close()
+            self.llm = None
+
     def sync(self) -> None:
         if self.llm is not None:
             from r1ci.train.grpo_vllm import sync_weights
@@ -573,6 +579,7 @@ def train_grpo(
                                      save_dtype=cfg.train.save_dtype, config=cfg, config_name="rl_config.yaml",
                                      summary=summary, summary_name="r1ci_rl.json")
     finally:
+        generator.close()
         if executor is not None and hasattr(executor, "close"):
             executor.close()
     if main:

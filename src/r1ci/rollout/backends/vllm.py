@@ -24,6 +24,8 @@ scripts/setup_env.sh for its broken torchvision/torchaudio dependencies, which a
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +83,8 @@ class VLLMBackend(BaseBackend):
     default_batch_size = 256
 
     def __init__(self, model: str = "default", *, logprobs: bool = True, **llm_kwargs: Any) -> None:
+        # ~30 INFO lines per engine start would bury the progress bars; VLLM_LOGGING_LEVEL=INFO brings them back
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         vllm = import_optional("vllm", INSTALL_HINT)
         from r1ci.models import resolve_model_path
 
@@ -129,6 +133,21 @@ class VLLMBackend(BaseBackend):
                 on_finish(i, res.text)
             results.append(res)
         return results
+
+    def close(self) -> None:
+        """Shut the engine down and free its weights and KV cache, so a pipeline that starts one engine
+        per stage (the demo, the experiment) holds one at a time."""
+        llm, self.llm = self.llm, None
+        if llm is None:
+            return
+        with contextlib.suppress(Exception):  # best effort: a half-started engine has less to stop
+            llm.llm_engine.engine_core.shutdown()
+        del llm
+        gc.collect()
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     def _event_end(self, req: GenerationRequest, ids: list[int]) -> int:
         """Tokens up to the first one whose text completes a stop event, as the hf backend stops
