@@ -74,6 +74,7 @@ class ChildPlan:
     cgroup_limits: dict[str, str] = field(default_factory=dict)
     cgroup_counters: dict[str, str] = field(default_factory=dict)
     default_limits: dict[str, Any] = field(default_factory=dict)  # the executor's, applied ahead of requests
+    expose: tuple[str, ...] = ()  # runtime paths under /tmp or /dev/shm, bound back per execution
 
 
 def keeper_main(cmd_fd: int, plan: ChildPlan, release_server: Callable[[], None]) -> NoReturn:
@@ -156,7 +157,11 @@ def _run_one(
             linux.CLONE_NEWNET if layers.network_namespace else 0
         )
         workdir = isolation.fresh_execution_mounts(
-            plan.uid or 0, plan.disk_mb, private_pts=plan.root is not None, unshare_flags=flags
+            plan.uid or 0,
+            plan.disk_mb,
+            private_pts=plan.root is not None,
+            unshare_flags=flags,
+            expose=plan.expose,
         )
         if flags & linux.CLONE_NEWIPC and layers.pid_namespace:
             isolation.limit_ipc("/proc", plan.disk_mb)

@@ -313,6 +313,7 @@ class ForkServer:
             self.disk_mb,
             root=self.setup.root,
             default_limits=self.config.get("limits", {}),
+            expose=self.setup.expose,
         )
         cgroup = None
         if self.setup.cgroups is not None:

@@ -7,7 +7,8 @@ Layers (each optional; the sandbox keeps every one it can get and warns about th
   process the snippet started (double forks and daemons included), and nothing outside is visible.
 - `mount_namespace`: the fork server makes its whole mount tree read-only (recursively) once; each
   child gets its own mount namespace with a fresh size-capped tmpfs on /tmp (its working directory)
-  and /dev/shm, which vanish with it.
+  and /dev/shm, which vanish with it. An interpreter or venv under /tmp or /dev/shm (a checkout cloned
+  into /tmp) is bound back over them at its real path, read-only (`expose_runtime_paths`).
 - `minimal_root`: each child pivots into a tree that holds only the interpreter, its stdlib and
   site-packages and the system libraries (/usr, read-only), a minimal /dev (null, zero, full, random,
   urandom, a private devpts), a private /proc and its tmpfs /tmp. Not there: reference data, homes,
@@ -31,6 +32,7 @@ audit-hook guard and the process-group/subreaper cleanup remain.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -106,6 +108,7 @@ class ServerSetup:
     pidns_fd: int | None = None
     cgroups: Any = None  # r1ci.sandbox.cgroups.CgroupTree
     root: str | None = None
+    expose: tuple[str, ...] = ()  # runtime paths under a per-execution mount point (bound back each time)
 
 
 def setup_server(
@@ -143,7 +146,12 @@ def setup_server(
             is_root,
         )
     if "mount_namespace" not in disabled:
-        _try(layers, "mount_namespace", lambda: _setup_server_mounts(hide), is_root)
+
+        def mounts() -> None:
+            setup.expose = execution_exposed_paths()  # before anything is covered
+            _setup_server_mounts(hide)
+
+        _try(layers, "mount_namespace", mounts, is_root)
     if "minimal_root" not in disabled:
         if not layers.mount_namespace:
             layers.missing["minimal_root"] = "needs the mount_namespace layer"
@@ -152,7 +160,7 @@ def setup_server(
                 setup.root = build_minimal_root()
                 layers.minimal_root = True
             except OSError as exc:
-                layers.missing["minimal_root"] = _reason(exc, is_root)
+                layers.missing["minimal_root"] = _reason(exc, is_root, "could not build the minimal root: ")
     if "unprivileged_uid" not in disabled:
         _try(layers, "unprivileged_uid", lambda: _probe_in_child(lambda: _drop_privileges(uid_base)), is_root)
     if "seccomp" not in disabled:
@@ -192,9 +200,12 @@ def _try(layers: Layers, name: str, fn: Any, is_root: bool) -> None:
         layers.missing[name] = _reason(exc, is_root)
 
 
-def _reason(exc: OSError, is_root: bool) -> str:
+def _reason(exc: OSError, is_root: bool, what: str = "") -> str:
     who = "" if is_root else "not running as root; "
-    return f"{who}{exc.strerror or exc}"
+    text = exc.strerror or str(exc)
+    if exc.filename:
+        text += f": {exc.filename}"
+    return f"{who}{what}{text}"
 
 
 def _probe_in_child(fn: Any) -> None:
@@ -264,23 +275,52 @@ def build_minimal_root() -> str:
     A tmpfs holding read-only binds of /usr (system libraries), the interpreter's prefixes and
     site-packages, a few /etc files, device nodes and empty mount points for the per-child /tmp,
     /dev/shm, /dev/pts and /proc. r1ci's own source tree is not bound: the children run on what the
-    fork server already imported.
+    fork server already imported. Runtime paths under /tmp or /dev/shm are bound at their real path
+    too, below those (empty) mount points: each execution binds them back over its fresh tmpfs
+    (`expose_runtime_paths`).
+
+    The tree lives on a tmpfs that covers the server's own /tmp; what the server itself imports from
+    under /tmp (a venv or checkout there) is bound back onto it. On failure that tmpfs is detached
+    again, so the server keeps the view it had.
     """
     # What to bind, decided (and held open) before the private tmpfs below covers the server's /tmp.
     binds = [d for d in ROOT_DIRS if os.path.isdir(d) and not os.path.islink(d)]
     binds += [p for p in runtime_paths() if not _below_any(p, binds)]
-    held = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in _outermost(set(binds))]
-    linux.mount("tmpfs", "/tmp", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=0755,size=1m")
-    root = "/tmp/r1ci-root"
-    os.mkdir(root, 0o755)
-    linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID, "mode=0755,size=1m")
+    # Strictly below /tmp: a script run from /tmp puts /tmp itself on sys.path, which stays covered.
+    server_own = _outermost({p for p in (*interpreter_paths(), *runtime_paths()) if p.startswith("/tmp/")})
+    held: list[tuple[str, int]] = []
+    server_held: list[tuple[str, int]] = []
+    covered = False
+    try:
+        held += [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in _outermost(set(binds))]
+        server_held += [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in server_own]
+        linux.mount("tmpfs", "/tmp", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=0755,size=1m")
+        covered = True
+        for path, fd in server_held:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            linux.mount(f"/proc/self/fd/{fd}", path, None, linux.MS_BIND | linux.MS_REC)
+        root = "/tmp/r1ci-root"
+        os.mkdir(root, 0o755)
+        linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID, "mode=0755,size=1m")
+        _fill_minimal_root(root, held)
+    except BaseException:
+        if covered:
+            with contextlib.suppress(OSError):
+                linux.umount2("/tmp", linux.MNT_DETACH)
+        raise
+    finally:
+        for _, fd in held + server_held:
+            os.close(fd)
+    return root
+
+
+def _fill_minimal_root(root: str, held: list[tuple[str, int]]) -> None:
     for d in ROOT_DIRS:
         if os.path.islink(d):
             os.symlink(os.readlink(d), root + d)
     for path, fd in held:
         os.makedirs(root + path, exist_ok=True)
         linux.mount(f"/proc/self/fd/{fd}", root + path, None, linux.MS_BIND | linux.MS_REC)
-        os.close(fd)
     etc = root + "/etc"
     os.mkdir(etc, 0o755)
     for name, text in (("passwd", _PASSWD), ("group", _GROUP), ("hosts", "127.0.0.1 localhost\n")):
@@ -292,8 +332,8 @@ def build_minimal_root() -> str:
             open(os.path.join(etc, name), "w").close()
             linux.mount(source, os.path.join(etc, name), None, linux.MS_BIND)
     dev = root + "/dev"
-    for sub in ("", "/pts", "/shm"):
-        os.mkdir(dev + sub, 0o755)
+    for sub in ("", "/pts", "/shm"):  # /dev/shm may already hold a runtime path bound above
+        os.makedirs(dev + sub, 0o755, exist_ok=True)
     for name in DEVICES:
         open(f"{dev}/{name}", "w").close()
         linux.mount(f"/dev/{name}", f"{dev}/{name}", None, linux.MS_BIND)
@@ -305,10 +345,9 @@ def build_minimal_root() -> str:
         ("ptmx", "pts/ptmx"),
     ):
         os.symlink(target, f"{dev}/{name}")
-    for sub in ("/proc", "/tmp"):
-        os.mkdir(root + sub, 0o755)
+    for sub in ("/proc", "/tmp"):  # /tmp may already hold a runtime path bound above
+        os.makedirs(root + sub, 0o755, exist_ok=True)
     linux.mount_setattr_recursive(root, linux.MOUNT_ATTR_RDONLY | linux.MOUNT_ATTR_NOSUID)
-    return root
 
 
 def runtime_paths() -> list[str]:
@@ -335,6 +374,26 @@ def runtime_paths() -> list[str]:
         ):
             keep.add(real)
     return _outermost(keep)
+
+
+def execution_exposed_paths() -> tuple[str, ...]:
+    """The runtime paths that lie under a per-execution mount point (/tmp, /dev/shm): a venv created in
+    /tmp. Each execution's fresh tmpfs would hide them, so `expose_runtime_paths` binds them back.
+
+    An interpreter at one of those mount points itself cannot be kept apart from the execution's
+    private /tmp: OSError, and the mount_namespace layer is off (which says why)."""
+    paths = tuple(p for p in runtime_paths() if _per_execution_point(p) is not None)
+    for path in paths:
+        if path in _PER_EXECUTION_MOUNTS:
+            raise OSError(
+                errno.EINVAL,
+                f"the interpreter lives at {path} itself, which each execution replaces with a fresh tmpfs",
+            )
+    return paths
+
+
+def _per_execution_point(path: str) -> str | None:
+    return next((point for point in _PER_EXECUTION_MOUNTS if _below_any(path, [point])), None)
 
 
 def _below_any(path: str, dirs: list[str]) -> bool:
@@ -420,23 +479,41 @@ def setup_keeper_mounts(*, new_proc: bool, root: str | None) -> None:
 
 
 _PER_EXECUTION_MOUNTS = ("/tmp", "/dev/shm", "/dev/pts")
+_keeper_mounted = False  # in a keeper: an execution has mounted its own tmpfs etc. on those points
 
 
-def fresh_execution_mounts(uid: int, disk_mb: int, *, private_pts: bool, unshare_flags: int) -> str:
+def fresh_execution_mounts(
+    uid: int, disk_mb: int, *, private_pts: bool, unshare_flags: int, expose: tuple[str, ...] = ()
+) -> str:
     """Per execution, in the keeper: new mount (and IPC, network) namespaces holding a fresh tmpfs
     /tmp (the working directory) and /dev/shm and a new devpts instance. -> the workdir.
 
     The previous execution's mounts are detached in the new namespace; the old namespace, which held
-    them, goes away with the last process of that execution.
+    them, goes away with the last process of that execution. What the first execution finds mounted
+    there is not ours (without the minimal root: the host's own /tmp or /dev/shm, if they are mounts):
+    it stays, covered, so that `expose` paths on it can still be bound. `expose` (runtime paths under
+    /tmp or /dev/shm, see `execution_exposed_paths`) are bound back read-only on the fresh tmpfs.
     """
+    global _keeper_mounted
     linux.unshare(linux.CLONE_NEWNS | unshare_flags)
-    for point in _PER_EXECUTION_MOUNTS:
-        with contextlib.suppress(OSError):  # EINVAL: nothing mounted there yet
-            linux.umount2(point, linux.MNT_DETACH)
-    flags = linux.MS_NOSUID | linux.MS_NODEV
-    owner = f"uid={uid},gid={uid}"
-    linux.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
-    linux.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
+    if _keeper_mounted:
+        for point in _PER_EXECUTION_MOUNTS:
+            with contextlib.suppress(OSError):  # EINVAL: nothing mounted there
+                linux.umount2(point, linux.MNT_DETACH)
+    _keeper_mounted = True
+    # Held open now: the fresh tmpfs below hides them (in the minimal root they sit, bound at their real
+    # path, under its empty /tmp; without it they are the host's, read-only in the server's namespace).
+    held: list[tuple[str, int]] = []
+    try:
+        held += [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in expose]
+        flags = linux.MS_NOSUID | linux.MS_NODEV
+        owner = f"uid={uid},gid={uid}"
+        linux.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
+        linux.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={disk_mb}m,mode=0700,{owner}")
+        expose_runtime_paths(held)
+    finally:
+        for _, fd in held:
+            os.close(fd)
     # A private devpts: ptys the snippet opens are its own, numbered from 0, gone with it.
     linux.mount(
         "devpts",
@@ -450,6 +527,51 @@ def fresh_execution_mounts(uid: int, disk_mb: int, *, private_pts: bool, unshare
             linux.umount2("/dev/ptmx", linux.MNT_DETACH)
         linux.mount("/dev/pts/ptmx", "/dev/ptmx", None, linux.MS_BIND)
     return "/tmp"
+
+
+def expose_runtime_paths(held: list[tuple[str, int]]) -> None:
+    """Bind each (path, O_PATH descriptor) back at `path`, read-only, over the fresh tmpfs now covering it.
+
+    The first directory below the mount point (/tmp/r1ci for /tmp/r1ci/.venv) becomes a mount of its
+    own: a small tmpfs holding the chain of directories down to the binds, or the bind itself. The
+    snippet owns the fresh tmpfs, so it could rename or remove a plain directory there and put a tree
+    of its own in its place; a mount point cannot be renamed or removed (EBUSY), and the snippet may
+    not unmount it (no capabilities; seccomp refuses the mount calls). Everything below is read-only.
+    """
+    tops: dict[str, list[tuple[str, int]]] = {}
+    for path, fd in held:
+        point = _per_execution_point(path)
+        if point is None:
+            raise OSError(errno.EINVAL, f"{path} is not under a per-execution mount point")
+        top = point + "/" + path[len(point) + 1 :].split("/")[0]
+        tops.setdefault(top, []).append((path, fd))
+    for top, binds in sorted(tops.items()):
+        os.mkdir(top, 0o755)  # root's: the snippet may not write into it
+        if all(path != top for path, _ in binds):
+            linux.mount("tmpfs", top, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=0755,size=4k")
+        for path, fd in binds:
+            os.makedirs(path, 0o755, exist_ok=True)
+            linux.mount(f"/proc/self/fd/{fd}", path, None, linux.MS_BIND | linux.MS_REC)
+        _readonly_tree(top)
+
+
+def _readonly_tree(top: str) -> None:
+    """`top` and every mount below it read-only, nosuid and nodev."""
+    try:
+        linux.mount_setattr_recursive(
+            top, linux.MOUNT_ATTR_RDONLY | linux.MOUNT_ATTR_NOSUID | linux.MOUNT_ATTR_NODEV
+        )
+    except OSError:  # kernels without mount_setattr (< 5.12): remount each mount below `top`
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4] for line in f]
+        for point in points:
+            if _below_any(point, [top]):
+                linux.mount(
+                    None,
+                    point,
+                    None,
+                    linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV,
+                )
 
 
 def limit_ipc(proc: str, disk_mb: int) -> None:
