@@ -26,6 +26,7 @@ DRIVER = textwrap.dedent(
     """
     import json, sys
     from r1ci.sandbox import LocalExecutor
+    from r1ci.sandbox.isolation import execution_exposed_paths
 
     SNIPPETS = {
         "imports": (
@@ -66,6 +67,7 @@ DRIVER = textwrap.dedent(
         with LocalExecutor(workers=1, prefork=1, disable_layers=disabled) as ex:
             info = ex.info()
             out = {"layers": info["layers"], "missing": info["missing"], "results": {}}
+            out["exposed"] = execution_exposed_paths()
             if info["layers"]["mount_namespace"]:
                 for name, code in SNIPPETS.items():
                     r = ex.run(head + code)
@@ -125,6 +127,12 @@ def test_interpreter_under_tmp_is_bound_back_read_only(tmp_venv: Path) -> None:
     assert without_root["missing"]["minimal_root"] == "disabled by configuration"
     top = tmp_venv.parent.parent.name
     for report in reports:
+        # The test venv's top directory, and this interpreter's if it lives under /tmp too (a clone there).
+        assert str(tmp_venv) in report["exposed"], report["exposed"]
+        entries = {
+            p: sorted({e[len(p) + 1 :].split("/")[0] for e in report["exposed"] if e.startswith(p + "/")})
+            for p in ("/tmp", "/dev/shm")
+        }
         res = report["results"]
         for name, (status, _, stderr) in res.items():
             assert status == "ok", (name, stderr)
@@ -144,11 +152,13 @@ def test_interpreter_under_tmp_is_bound_back_read_only(tmp_venv: Path) -> None:
         assert tree["rename"] == 16 and tree["rmdir"] == 16, tree  # EBUSY: a mount point
         assert tree["mkdir_in_top"] in (30, 13), tree
         assert tree["umount"][0] == -1 and tree["umount"][1] == 1, tree  # EPERM
-        assert tree["listing"] == [top], tree  # nothing else of the host's /tmp or /dev/shm
+        assert top in entries[point] and tree["listing"] == entries[point], tree  # no other host file
         assert tree["top"] == ["clone"] and tree["clone"] == [".venv"], tree  # no secret.txt
         # The workdir and /dev/shm are this execution's own, fresh, writable tmpfs.
         cwd, listing = out("workdir")
-        assert cwd == "/tmp" and listing == sorted([top, "mine.txt", "mine.shm"])
+        assert cwd == "/tmp" and listing == sorted(
+            ["mine.txt", "mine.shm", *entries["/tmp"], *entries["/dev/shm"]]
+        )
         assert out("second") == [False, False]
         # The interpreter itself (sys.executable under /tmp) can start subprocesses.
         assert out("subprocess")[:2] == [0, "42"], out("subprocess")
