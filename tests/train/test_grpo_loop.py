@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -32,14 +33,12 @@ def _cfg(model: Path, out: Path, **train: object) -> GRPOConfig:
     )
 
 
-def test_update_raises_logprob_of_positive_advantage_samples(tiny_model_dir: Path) -> None:
-    """One update_policy call moves probability toward the group's above-average samples."""
+def _update_setup(tiny_model_dir: Path) -> tuple[Any, Any, Any, Any, Any]:
+    """(cfg with groups of 2, prepared model, accelerator, optimizer, scheduler) for one update_policy call."""
     from accelerate import Accelerator
     from transformers import AutoModelForCausalLM
 
-    from r1ci.rollout.trajectory import Segment, Trajectory
-    from r1ci.train.grpo import StepBatch, make_lr_scheduler, make_optimizer, update_policy
-    from r1ci.train.grpo_batch import build_micro_batches, sequence_logprobs
+    from r1ci.train.grpo import make_lr_scheduler, make_optimizer
 
     cfg = _cfg(tiny_model_dir, Path("unused"))
     cfg.grpo.group_size = 2
@@ -47,7 +46,16 @@ def test_update_raises_logprob_of_positive_advantage_samples(tiny_model_dir: Pat
     acc = Accelerator(cpu=True)
     opt = make_optimizer(model, cfg)
     model, opt = acc.prepare(model, opt)
-    sched = make_lr_scheduler(opt, cfg)
+    return cfg, model, acc, opt, make_lr_scheduler(opt, cfg)
+
+
+def test_update_raises_logprob_of_positive_advantage_samples(tiny_model_dir: Path) -> None:
+    """One update_policy call moves probability toward the group's above-average samples."""
+    from r1ci.rollout.trajectory import Segment, Trajectory
+    from r1ci.train.grpo import StepBatch, update_policy
+    from r1ci.train.grpo_batch import build_micro_batches, sequence_logprobs
+
+    cfg, model, acc, opt, sched = _update_setup(tiny_model_dir)
 
     def traj(completion: list[int], mask: list[int], reward: float) -> Trajectory:
         return Trajectory("toy", "toy/0", "p", [], [1, 2, 3], "x", [Segment("model", "x", completion)],
@@ -76,20 +84,11 @@ def test_sampler_logprob_diff_measures_a_stale_sampler(tiny_model_dir: Path) -> 
     that is off by 0.25 nats per token (a stale engine) reads 0.25; interpreter tokens do not count."""
     import dataclasses
 
-    from accelerate import Accelerator
-    from transformers import AutoModelForCausalLM
-
     from r1ci.rollout.trajectory import Segment, Trajectory
-    from r1ci.train.grpo import StepBatch, make_lr_scheduler, make_optimizer, update_policy
+    from r1ci.train.grpo import StepBatch, update_policy
     from r1ci.train.grpo_batch import build_micro_batches, sequence_logprobs
 
-    cfg = _cfg(tiny_model_dir, Path("unused"))
-    cfg.grpo.group_size = 2
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
-    acc = Accelerator(cpu=True)
-    opt = make_optimizer(model, cfg)
-    model, opt = acc.prepare(model, opt)
-    sched = make_lr_scheduler(opt, cfg)
+    cfg, model, acc, opt, sched = _update_setup(tiny_model_dir)
     good = Trajectory("toy", "toy/0", "p", [], [1, 2, 3], "x", [Segment("model", "x", [100, 555, 101])],
                       [100, 555, 101], [1, 0, 1], None, 0, 0, "answer", reward=1.0)
     bad = dataclasses.replace(good, completion_ids=[200, 201], mask=[1, 1], reward=0.0)
