@@ -77,7 +77,8 @@ PY
              -o pilot.rollout.max_new_tokens=16 -o rl.grpo.group_size=2 -o rl.grpo.questions_per_step=1
              -o rl.optim.precision=auto -o rl.rollout.max_new_tokens=16 -o rl.curriculum.steps_per_stage=1
              -o rl.train.max_steps=2 -o rl.train.save_every=1 -o eval.questions=4 -o eval.test_questions_per_task=1
-             -o "eval.test_tasks=[statistical_counting]" -o eval.max_new_tokens=16 -o backend=hf -o pilot_backend=hf)
+             -o "eval.test_tasks=[statistical_counting]" -o eval.max_new_tokens=16 -o backend=hf -o pilot_backend=hf
+             -o rl.generation.backend=hf)
 elif [ -n "$parts" ]; then
   cat "$parts"/part_* > /tmp/model.gguf
   model=/tmp/model.gguf
