@@ -113,6 +113,21 @@ def test_quick_demo_on_the_embedded_model(tmp_path: Path) -> None:
     assert "RL (CI)" in (tmp_path / "q" / "report.md").read_text()
 
 
+def test_demo_backend_reaches_every_generation_stage(tmp_path: Path) -> None:
+    """`backend` picks the engine of the evaluations, the curriculum estimate and the RL rollouts
+    (vLLM schedules its own batches, so the evaluation batch cap is dropped for it)."""
+    from r1ci.pipelines.demo import _estimate_config, _eval_config, _rl_config
+
+    for name, eval_batch in (("vllm", None), ("hf", 24)):
+        cfg = load_demo_config(None, [f"backend={name}", f"out={tmp_path}"])
+        ev = _eval_config(cfg, tmp_path / "e", "default", "ci", False)
+        assert (ev.backend, ev.batch_size) == (name, eval_batch)
+        assert _estimate_config(cfg, tmp_path, tmp_path / "sft").backend == name
+        assert _rl_config(cfg, tmp_path / "rl", tmp_path / "sft", tmp_path / "est", False).generation.backend == name
+    with pytest.raises(ValueError, match="backend"):
+        load_demo_config(None, ["backend=vlm"])
+
+
 def test_shipped_demo_configs_match_the_defaults_and_validate() -> None:
     from r1ci.pipelines.demo import DemoConfig
     from r1ci.pipelines.stages import merged
