@@ -50,7 +50,7 @@ def test_policy_weights_are_merged_hf_names(tiny_model_dir: Path) -> None:
     from accelerate import Accelerator
     from transformers import AutoModelForCausalLM
 
-    from r1ci.train.grpo_vllm import policy_weights, vllm_model
+    from r1ci.train.grpo_vllm import policy_weights, vllm_runner
 
     cfg = GRPOConfig(model=str(tiny_model_dir), lora=LoraSettings(enabled=True, r=4, alpha=8))
     model = _lora_model(tiny_model_dir, cfg)
@@ -72,4 +72,4 @@ def test_policy_weights_are_merged_hf_names(tiny_model_dir: Path) -> None:
     restored = model.base_model.model.model.layers[0].self_attn.q_proj.base_layer.weight
     assert torch.allclose(restored, base[q], atol=1e-6)  # merge + unmerge: equal up to rounding
     with pytest.raises(RuntimeError, match="weight sync"):
-        vllm_model(object())
+        vllm_runner(object())

@@ -79,11 +79,6 @@ def vllm_runner(llm: Any) -> Any:
     )
 
 
-def vllm_model(llm: Any) -> Any:
-    """The torch module inside a `vllm.LLM` (its `load_weights` takes (name, tensor) pairs)."""
-    return vllm_runner(llm).model
-
-
 def _clean(name: str) -> str:
     # peft names: base_model.model.<hf name> with `.base_layer` inside wrapped linears
     return name.removeprefix("base_model.model.").replace(".base_layer", "")
@@ -122,20 +117,19 @@ def packed_cpu_layers(model: torch.nn.Module) -> list[str]:
             if hasattr(m, "cpu_linear") and getattr(getattr(m, "weight", None), "numel", lambda: 1)() == 0]
 
 
-def check_syncable(llm: Any) -> None:
-    """Fail before training, with the fix, where the engine's weights cannot be replaced."""
+def check_syncable(llm: Any) -> Any:
+    """The engine's model runner; fails before training, with the fix, where its weights cannot be replaced."""
     runner = vllm_runner(llm)
-    if hasattr(runner, "reload_weights"):
-        return
-    packed = packed_cpu_layers(runner.model)
-    if packed:
-        raise RuntimeError(PACKED_CPU_WEIGHTS.format(layers=len(packed), example=packed[0]))
+    if not hasattr(runner, "reload_weights"):
+        packed = packed_cpu_layers(runner.model)
+        if packed:
+            raise RuntimeError(PACKED_CPU_WEIGHTS.format(layers=len(packed), example=packed[0]))
+    return runner
 
 
 def sync_weights(llm: Any, model: torch.nn.Module, accelerator: Accelerator) -> None:
     """Load the policy's weights into the colocated engine and drop its now-stale prefix cache."""
-    check_syncable(llm)
-    runner = vllm_runner(llm)
+    runner = check_syncable(llm)
     with policy_weights(model, accelerator) as weights:
         if hasattr(runner, "reload_weights"):
             runner.reload_weights(weights_iterator=weights, is_checkpoint_format=True)
