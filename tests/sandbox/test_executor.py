@@ -135,6 +135,30 @@ def test_no_leaks_after_many_executions(executor: LocalExecutor) -> None:
     assert temp_leftovers(executor) == []
 
 
+def test_cgroup_stray_is_reported_not_waited_away() -> None:
+    """The leak check polls out a spare being forked, but a process that stays in a slot's cgroup is a stray."""
+    import subprocess
+
+    from r1ci.sandbox.bench import cgroup_leftovers
+
+    with LocalExecutor(workers=1) as ex:
+        ex.run("print(1)")
+        dirs = ex.cgroup_dirs()
+        if not dirs:
+            pytest.skip("no cgroup layer on this host")
+        assert cgroup_leftovers(ex) == []
+        slot = next(os.path.join(dirs[0], n) for n in sorted(os.listdir(dirs[0])) if n.startswith("slot"))
+        stray = subprocess.Popen(["sleep", "30"])
+        try:
+            with open(os.path.join(slot, "cgroup.procs"), "w") as f:
+                f.write(str(stray.pid))
+            found = cgroup_leftovers(ex, timeout_s=0.5)
+            assert found == [f"{slot}/cgroup.procs: {stray.pid}"]
+        finally:
+            stray.kill()
+            stray.wait()
+
+
 def test_fork_server_death_is_survived() -> None:
     with LocalExecutor(workers=1) as ex:
         first_server, first_root = ex.server_pid(), ex.workroot()

@@ -246,8 +246,21 @@ def _mount_count() -> int:
         return sum(1 for _ in f)
 
 
-def cgroup_leftovers(ex: LocalExecutor) -> list[str]:
-    """Processes in this executor's cgroups other than slot keepers and idle spare runners."""
+def cgroup_leftovers(ex: LocalExecutor, timeout_s: float = 10.0) -> list[str]:
+    """Processes in this executor's cgroups other than slot keepers and idle spare runners.
+
+    Polled until clean or the timeout passes: the server refills its spares on its own schedule, and a
+    runner forked between the process-table snapshot and the read of cgroup.procs would otherwise count
+    as a stray. A real stray (an escaped daemon) stays and is reported."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = _cgroup_strays(ex)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def _cgroup_strays(ex: LocalExecutor) -> list[str]:
     dirs = ex.cgroup_dirs()
     if not dirs:
         return []
