@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -246,18 +247,21 @@ def _mount_count() -> int:
         return sum(1 for _ in f)
 
 
-def cgroup_leftovers(ex: LocalExecutor, timeout_s: float = 10.0) -> list[str]:
-    """Processes in this executor's cgroups other than slot keepers and idle spare runners.
-
-    Polled until clean or the timeout passes: the server refills its spares on its own schedule, and a
-    runner forked between the process-table snapshot and the read of cgroup.procs would otherwise count
-    as a stray. A real stray (an escaped daemon) stays and is reported."""
+def _settled(check: Callable[[], list[str]], timeout_s: float) -> list[str]:
+    """Poll a leftover check until it finds nothing or the timeout passes. The server refills its spares
+    on its own schedule, so a spare forked (or its workdir made) just before the server announces it
+    would otherwise count as a leftover; a real one stays and is reported."""
     deadline = time.monotonic() + timeout_s
     while True:
-        found = _cgroup_strays(ex)
+        found = check()
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
+
+
+def cgroup_leftovers(ex: LocalExecutor, timeout_s: float = 10.0) -> list[str]:
+    """Processes in this executor's cgroups other than slot keepers and idle spare runners (settled)."""
+    return _settled(lambda: _cgroup_strays(ex), timeout_s)
 
 
 def _cgroup_strays(ex: LocalExecutor) -> list[str]:
@@ -347,7 +351,7 @@ def leak_check(n: int, workers: int | None = None, ex: LocalExecutor | None = No
         fds_before, mounts_before = _own_fds(ex), _mount_count()
         results = ex.run_many(codes, timeout_s=10, progress=n >= 1000)
         procs = wait_quiet(ex)
-        leftovers = temp_leftovers(ex)
+        leftovers = _settled(lambda: temp_leftovers(ex), 10.0)
         fd_growth = _own_fds(ex) - fds_before
         mount_growth = _mount_count() - mounts_before
         strays = cgroup_leftovers(ex)
