@@ -385,8 +385,8 @@ def update_policy(
                     # the sampler's log-probs against the policy's own, before this step's update:
                     # a stale or broken weight sync (vLLM) shows here first
                     diff = (logp.detach() - mb.sampler_logprobs.to(logp.dtype)).abs()[m]
-                    sums["sampler_diff"] += float(diff.sum())
                     if diff.numel():
+                        sums["sampler_diff"] += float(diff.sum())
                         sums["sampler_tokens"] += diff.numel()
                         sampler_diff_max = max(sampler_diff_max, float(diff.max()))
             if weight:
